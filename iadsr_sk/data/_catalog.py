@@ -1,0 +1,122 @@
+"""Item catalog: text fields per item id, and the template that turns them into text."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ._vocabulary import ItemVocabulary, normalize_item_ids
+
+__all__ = ["ItemCatalog"]
+
+_FIELD = re.compile(r"{(\w+)}")
+
+
+class ItemCatalog:
+    """Text fields of items, keyed by the user's item ids.
+
+    Parameters
+    ----------
+    item_ids : sequence of int or str
+        One id per row. Duplicates are an error.
+    fields : mapping of str to sequence of (str or None)
+        Column name -> one value per item (``None`` or ``""`` = missing).
+    text_template : str, default="{title}"
+        :meth:`str.format` template over the field names giving an item's text,
+        e.g. ``"{title} ({year}). Genres: {genres}"``. A field that is missing for an
+        item formats as an empty string; an item whose every template field is missing
+        has no text (``None``).
+
+    Examples
+    --------
+    >>> cat = ItemCatalog([1, 2], {"title": ["Toy Story", None]})
+    >>> cat.texts([2, 1])
+    [None, 'Toy Story']
+    """
+
+    def __init__(
+        self,
+        item_ids: Sequence,
+        fields: Mapping[str, Sequence],
+        text_template: str = "{title}",
+    ):
+        ids = normalize_item_ids(item_ids, what="catalog item ids")
+        if np.unique(ids).size != ids.size:
+            raise ValueError("catalog item ids must be unique")
+        if not fields:
+            raise ValueError("a catalog needs at least one text field")
+        self.item_ids = ids
+        self.fields = {}
+        for name, values in fields.items():
+            values = list(values)
+            if len(values) != ids.size:
+                raise ValueError(
+                    f"catalog field {name!r} has {len(values)} values for {ids.size} items"
+                )
+            self.fields[name] = [None if v is None or v == "" else str(v) for v in values]
+        self.text_template = text_template
+        self._check_template(text_template)
+        self._index = ItemVocabulary(ids) if ids.size else None
+        # row of each vocabulary code, so lookups are vectorised
+        self._row_of_code = (
+            np.empty(ids.size, dtype=np.int64) if self._index is not None else None
+        )
+        if self._index is not None:
+            self._row_of_code[self._index.encode(ids)] = np.arange(ids.size)
+
+    def _check_template(self, template: str) -> None:
+        names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+        if not names:
+            raise ValueError(f"text_template {template!r} names no field")
+        unknown = [n for n in names if n not in self.fields]
+        if unknown:
+            raise ValueError(
+                f"text_template uses unknown field(s) {unknown}; "
+                f"the catalog has {sorted(self.fields)}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.item_ids.size)
+
+    def __repr__(self) -> str:
+        return (
+            f"ItemCatalog(n_items={len(self)}, fields={sorted(self.fields)}, "
+            f"text_template={self.text_template!r})"
+        )
+
+    def with_template(self, text_template: str) -> ItemCatalog:
+        """The same catalog with another text template."""
+        return ItemCatalog(self.item_ids, self.fields, text_template)
+
+    def texts(self, item_ids, text_template: str | None = None) -> list[str | None]:
+        """Text of each item id (``None`` for an item without text or not in the catalog)."""
+        template = self.text_template if text_template is None else text_template
+        self._check_template(template)
+        names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+        ids = normalize_item_ids(item_ids, what="item ids")
+        if self._index is None or ids.size == 0:
+            return [None] * ids.size
+        if ids.dtype.kind != self.item_ids.dtype.kind:
+            return [None] * ids.size
+        present = self._index.contains(ids)
+        rows = np.full(ids.size, -1, dtype=np.int64)
+        rows[present] = self._row_of_code[self._index.encode(ids[present])]
+        out: list[str | None] = []
+        for row in rows.tolist():
+            if row < 0:
+                out.append(None)
+                continue
+            values = {n: self.fields[n][row] for n in names}
+            if all(v is None for v in values.values()):
+                out.append(None)
+                continue
+            text = template.format(**{k: "" if v is None else v for k, v in values.items()})
+            out.append(" ".join(text.split()))
+        return out
+
+    def texts_for(self, vocabulary: ItemVocabulary, text_template: str | None = None):
+        """Text of every vocabulary code, in code order."""
+        return self.texts(vocabulary.ids, text_template)

@@ -1,0 +1,412 @@
+"""A compact container of users' time-ordered item histories."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ._catalog import ItemCatalog
+from ._vocabulary import ItemVocabulary, normalize_item_ids
+
+__all__ = ["Sequences", "as_sequences"]
+
+
+def _gather_positions(offsets: np.ndarray, rows: np.ndarray):
+    """Flat positions of ``rows`` in a ragged array, and the new offsets (vectorised)."""
+    starts = offsets[rows]
+    lengths = offsets[rows + 1] - starts
+    new_offsets = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    total = int(new_offsets[-1])
+    positions = np.arange(total, dtype=np.int64) + np.repeat(
+        starts - new_offsets[:-1], lengths
+    )
+    return positions, new_offsets
+
+
+class Sequences:
+    """Users' item histories in time order, stored as offsets + values arrays.
+
+    Row ``u`` holds the items ``codes[offsets[u]:offsets[u + 1]]`` (internal codes of
+    ``vocabulary``). Everything a user reads speaks the user's own item ids: indexing
+    one row returns its item ids, :meth:`to_lists` returns lists of item ids.
+
+    Indexing with a slice, an integer array or a boolean mask returns a new
+    :class:`Sequences` (so scikit-learn's cross-validation can index it); indexing
+    with an integer returns that row's item ids.
+
+    Parameters
+    ----------
+    offsets : ndarray of int of shape (n_sequences + 1,)
+        Start of each row in ``codes``; ``offsets[0] == 0``, non-decreasing.
+    codes : ndarray of int of shape (n_interactions,)
+        Internal item codes in ``[0, vocabulary.n_items)``.
+    vocabulary : ItemVocabulary
+        Maps codes to the user's item ids.
+    user_ids : array-like of shape (n_sequences,), optional
+        The user of each row.
+    timestamps : ndarray of float of shape (n_interactions,), optional
+        Time of each interaction.
+    catalog : ItemCatalog, optional
+        Item text.
+
+    Use :meth:`from_lists` or :func:`as_sequences` to build one from item ids.
+    """
+
+    ndim = 1
+
+    def __init__(
+        self,
+        offsets: np.ndarray,
+        codes: np.ndarray,
+        vocabulary: ItemVocabulary,
+        *,
+        user_ids=None,
+        timestamps: np.ndarray | None = None,
+        catalog: ItemCatalog | None = None,
+    ):
+        offsets = np.asarray(offsets, dtype=np.int64)
+        codes = np.asarray(codes, dtype=np.int64)
+        if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0:
+            raise ValueError("offsets must be a 1-d array starting at 0")
+        if np.any(np.diff(offsets) < 0):
+            raise ValueError("offsets must be non-decreasing")
+        if offsets[-1] != codes.size:
+            raise ValueError(
+                f"offsets end at {offsets[-1]} but there are {codes.size} item codes"
+            )
+        if codes.size and (codes.min() < 0 or codes.max() >= vocabulary.n_items):
+            raise ValueError(f"item codes must lie in [0, {vocabulary.n_items})")
+        self.offsets = offsets
+        self.codes = codes
+        self.vocabulary = vocabulary
+        n = offsets.size - 1
+        if user_ids is not None:
+            user_ids = np.asarray(user_ids)
+            if user_ids.shape != (n,):
+                raise ValueError(f"user_ids has shape {user_ids.shape}, expected ({n},)")
+        self.user_ids = user_ids
+        if timestamps is not None:
+            timestamps = np.asarray(timestamps, dtype=np.float64)
+            if timestamps.shape != codes.shape:
+                raise ValueError("timestamps must have one value per interaction")
+            bad = ~np.isfinite(timestamps)
+            if bad.any():
+                row = int(np.searchsorted(offsets, np.flatnonzero(bad)[0], side="right") - 1)
+                raise ValueError(f"timestamps contain NaN or inf (first in sequence {row})")
+        self.timestamps = timestamps
+        self.catalog = catalog
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_lists(
+        cls,
+        histories: Iterable[Iterable],
+        *,
+        vocabulary: ItemVocabulary | None = None,
+        user_ids=None,
+        timestamps: Iterable[Iterable[float]] | None = None,
+        catalog: ItemCatalog | None = None,
+        allow_empty: bool = False,
+    ) -> Sequences:
+        """Build from one list of item ids per user (time order).
+
+        Parameters
+        ----------
+        histories : iterable of iterables of int or str
+            Item ids per user, oldest first.
+        vocabulary : ItemVocabulary, optional
+            Map ids with an existing vocabulary (unknown ids raise :class:`KeyError`).
+            By default a vocabulary of the ids present (plus the catalog's) is built.
+        allow_empty : bool, default=False
+            Whether a history may be empty.
+        """
+        if isinstance(histories, Sequences):
+            return histories
+        if isinstance(histories, (str, bytes)) or not isinstance(histories, Iterable):
+            raise TypeError(
+                "sequences must be a Sequences object or a list of item-id lists, "
+                f"got {type(histories).__name__}"
+            )
+        rows = []
+        for i, row in enumerate(histories):
+            if isinstance(row, (str, bytes)) or not isinstance(row, Iterable):
+                raise TypeError(
+                    f"sequence {i} must be a list of item ids, got {type(row).__name__}"
+                )
+            rows.append(row if isinstance(row, np.ndarray) else list(row))
+        if not rows:
+            raise ValueError("no sequences given (empty input)")
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        if not allow_empty and (lengths == 0).any():
+            first = int(np.flatnonzero(lengths == 0)[0])
+            raise ValueError(f"sequence {first} is empty; every history needs an item")
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        if all(isinstance(r, np.ndarray) for r in rows):
+            flat = normalize_item_ids(np.concatenate(rows)) if offsets[-1] else rows[0]
+        else:
+            flat = normalize_item_ids([x for r in rows for x in r])
+        if vocabulary is None:
+            pool = flat
+            if catalog is not None and catalog.item_ids.dtype.kind == flat.dtype.kind:
+                pool = np.concatenate([flat, catalog.item_ids])
+            vocabulary = ItemVocabulary(pool)
+        codes = vocabulary.encode(flat)
+        ts = None
+        if timestamps is not None:
+            ts_rows = [np.asarray(t, dtype=np.float64).reshape(-1) for t in timestamps]
+            if len(ts_rows) != len(rows) or any(
+                t.size != n for t, n in zip(ts_rows, lengths.tolist())
+            ):
+                raise ValueError("timestamps must have the same shape as the histories")
+            ts = np.concatenate(ts_rows) if ts_rows else np.zeros(0)
+        return cls(
+            offsets, codes, vocabulary, user_ids=user_ids, timestamps=ts, catalog=catalog
+        )
+
+    def with_codes(
+        self,
+        offsets: np.ndarray,
+        codes: np.ndarray,
+        *,
+        timestamps: np.ndarray | None = None,
+        user_ids=None,
+    ) -> Sequences:
+        """A new container with other rows but this one's vocabulary and catalog."""
+        return Sequences(
+            offsets,
+            codes,
+            self.vocabulary,
+            user_ids=self.user_ids if user_ids is None else user_ids,
+            timestamps=timestamps,
+            catalog=self.catalog,
+        )
+
+    # ---------------------------------------------------------------- sizes
+    def __len__(self) -> int:
+        return int(self.offsets.size - 1)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (len(self),)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def n_items(self) -> int:
+        return self.vocabulary.n_items
+
+    @property
+    def n_interactions(self) -> int:
+        return int(self.codes.size)
+
+    def __repr__(self) -> str:
+        return (
+            f"Sequences(n_sequences={len(self)}, n_items={self.n_items}, "
+            f"n_interactions={self.n_interactions})"
+        )
+
+    # ---------------------------------------------------------------- access
+    def row_codes(self, i: int) -> np.ndarray:
+        return self.codes[self.offsets[i] : self.offsets[i + 1]]
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            # scikit-learn indexes array-likes as X[key, ...]
+            if len(key) == 2 and key[1] is Ellipsis:
+                key = key[0]
+            else:
+                raise IndexError("Sequences support one index (rows)")
+        if isinstance(key, numbers.Integral) and not isinstance(key, (bool, np.bool_)):
+            n = len(self)
+            i = int(key) + n if key < 0 else int(key)
+            if not 0 <= i < n:
+                raise IndexError(f"sequence index {key} out of range for {n} sequences")
+            return self.vocabulary.decode(self.row_codes(i))
+        return self.take(self._rows(key))
+
+    def _rows(self, key) -> np.ndarray:
+        n = len(self)
+        if isinstance(key, slice):
+            return np.arange(n, dtype=np.int64)[key]
+        key = np.asarray(key)
+        if key.dtype == bool:
+            if key.shape != (n,):
+                raise IndexError(f"boolean mask has shape {key.shape}, expected ({n},)")
+            return np.flatnonzero(key)
+        if key.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if key.dtype.kind not in "iu":
+            raise IndexError(f"cannot index sequences with {key.dtype} values")
+        rows = key.astype(np.int64).reshape(-1)
+        rows = np.where(rows < 0, rows + n, rows)
+        if rows.size and (rows.min() < 0 or rows.max() >= n):
+            raise IndexError(f"sequence index out of range for {n} sequences")
+        return rows
+
+    def take(self, rows) -> Sequences:
+        """The sequences at ``rows`` (in that order), as a new container."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        positions, offsets = _gather_positions(self.offsets, rows)
+        return Sequences(
+            offsets,
+            self.codes[positions],
+            self.vocabulary,
+            user_ids=None if self.user_ids is None else self.user_ids[rows],
+            timestamps=None if self.timestamps is None else self.timestamps[positions],
+            catalog=self.catalog,
+        )
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def to_lists(self) -> list[list]:
+        """Item ids per sequence, as Python lists."""
+        ids = self.vocabulary.decode(self.codes).tolist()
+        bounds = self.offsets.tolist()
+        return [ids[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Sequences):
+            return NotImplemented
+        return (
+            np.array_equal(self.offsets, other.offsets)
+            and np.array_equal(
+                self.vocabulary.decode(self.codes), other.vocabulary.decode(other.codes)
+            )
+        )
+
+    __hash__ = None
+
+    # ------------------------------------------------------------- reshaping
+    def positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row index and position-within-row of every interaction."""
+        lengths = self.lengths
+        rows = np.repeat(np.arange(len(self), dtype=np.int64), lengths)
+        within = np.arange(self.codes.size, dtype=np.int64) - np.repeat(
+            self.offsets[:-1], lengths
+        )
+        return rows, within
+
+    def keep_mask(self, mask: np.ndarray) -> Sequences:
+        """Keep the interactions where ``mask`` (one bool per interaction) is true."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != self.codes.shape:
+            raise ValueError("mask needs one value per interaction")
+        kept = np.zeros(len(self) + 1, dtype=np.int64)
+        rows, _ = self.positions()
+        np.cumsum(np.bincount(rows[mask], minlength=len(self)), out=kept[1:])
+        return self.with_codes(
+            kept,
+            self.codes[mask],
+            timestamps=None if self.timestamps is None else self.timestamps[mask],
+        )
+
+    def head(self, drop_last: int) -> Sequences:
+        """Every sequence without its last ``drop_last`` items (shorter ones become empty)."""
+        if drop_last < 0:
+            raise ValueError("drop_last must be >= 0")
+        _, within = self.positions()
+        lengths = np.repeat(self.lengths, self.lengths)
+        return self.keep_mask(within < lengths - drop_last)
+
+    def tail(self, max_len: int) -> Sequences:
+        """Every sequence truncated to its most recent ``max_len`` items."""
+        if max_len < 1:
+            raise ValueError(f"max_len must be >= 1, got {max_len}")
+        _, within = self.positions()
+        lengths = np.repeat(self.lengths, self.lengths)
+        return self.keep_mask(within >= lengths - max_len)
+
+    def last_codes(self) -> np.ndarray:
+        """Code of each sequence's last item (every sequence must be non-empty)."""
+        if (self.lengths == 0).any():
+            raise ValueError("an empty sequence has no last item")
+        return self.codes[self.offsets[1:] - 1]
+
+    def padded(self, max_len: int, *, side: str = "left", pad_code: int = -1) -> np.ndarray:
+        """Dense ``(n_sequences, max_len)`` array of the most recent ``max_len`` codes.
+
+        Padding holds ``pad_code``. With ``side="left"`` (default) the most recent item
+        of every row sits in the last column; with ``side="right"`` rows start in
+        column 0.
+        """
+        if max_len < 1:
+            raise ValueError(f"max_len must be >= 1, got {max_len}")
+        if side not in ("left", "right"):
+            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        n = len(self)
+        out = np.full((n, max_len), pad_code, dtype=np.int64)
+        lengths = self.lengths
+        rows, within = self.positions()
+        row_len = lengths[rows]
+        keep = within >= row_len - max_len
+        kept_len = np.minimum(lengths, max_len)[rows[keep]]
+        pos_from_end = (row_len - within)[keep]  # 1 = last item
+        if side == "left":
+            cols = max_len - pos_from_end
+        else:
+            cols = kept_len - pos_from_end
+        out[rows[keep], cols] = self.codes[keep]
+        return out
+
+
+def as_sequences(
+    X,
+    *,
+    vocabulary: ItemVocabulary | None = None,
+    catalog: ItemCatalog | None = None,
+    allow_empty: bool = False,
+    what: str = "X",
+) -> Sequences:
+    """Accept a :class:`Sequences` or a list of item-id lists; validate it.
+
+    With ``vocabulary`` given (a fitted estimator's), a :class:`Sequences` built on
+    another vocabulary is re-encoded, and unknown item ids raise :class:`KeyError`.
+    """
+    if isinstance(X, Sequences):
+        seqs = X
+        if vocabulary is not None and seqs.vocabulary is not vocabulary:
+            if seqs.vocabulary != vocabulary:
+                codes = vocabulary.encode(
+                    seqs.vocabulary.decode(seqs.codes), what=f"item ids in {what}"
+                )
+                seqs = Sequences(
+                    seqs.offsets,
+                    codes,
+                    vocabulary,
+                    user_ids=seqs.user_ids,
+                    timestamps=seqs.timestamps,
+                    catalog=seqs.catalog,
+                )
+    elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype != object:
+        raise TypeError(
+            f"{what} is a 2-d array; pass sequences as a Sequences object or a list "
+            "of item-id lists (rows of a padded matrix are ambiguous)"
+        )
+    elif isinstance(X, Sequence) or isinstance(X, np.ndarray) or hasattr(X, "__iter__"):
+        if isinstance(X, (str, bytes, dict)):
+            raise TypeError(
+                f"{what} must be a Sequences object or a list of item-id lists, "
+                f"got {type(X).__name__}"
+            )
+        seqs = Sequences.from_lists(
+            X, vocabulary=vocabulary, catalog=catalog, allow_empty=allow_empty
+        )
+    else:
+        raise TypeError(
+            f"{what} must be a Sequences object or a list of item-id lists, "
+            f"got {type(X).__name__}"
+        )
+    if len(seqs) == 0:
+        raise ValueError(f"{what} holds no sequences")
+    if not allow_empty and (seqs.lengths == 0).any():
+        first = int(np.flatnonzero(seqs.lengths == 0)[0])
+        raise ValueError(f"sequence {first} of {what} is empty")
+    return seqs
