@@ -92,7 +92,7 @@ class ItemCatalog:
         return ItemCatalog(self.item_ids, self.fields, text_template)
 
     def texts(self, item_ids, text_template: str | None = None) -> list[str | None]:
-        """Text of each item id (``None`` for an item without text or not in the catalog)."""
+        """Text of each item id (``None`` if it has no text or is not in the catalog)."""
         template = self.text_template if text_template is None else text_template
         self._check_template(template)
         names = [f for _, f, _, _ in string.Formatter().parse(template) if f]

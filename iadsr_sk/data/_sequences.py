@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -94,7 +95,9 @@ class Sequences:
                 raise ValueError("timestamps must have one value per interaction")
             bad = ~np.isfinite(timestamps)
             if bad.any():
-                row = int(np.searchsorted(offsets, np.flatnonzero(bad)[0], side="right") - 1)
+                row = int(
+                    np.searchsorted(offsets, np.flatnonzero(bad)[0], side="right") - 1
+                )
                 raise ValueError(f"timestamps contain NaN or inf (first in sequence {row})")
         self.timestamps = timestamps
         self.catalog = catalog
@@ -159,7 +162,7 @@ class Sequences:
         if timestamps is not None:
             ts_rows = [np.asarray(t, dtype=np.float64).reshape(-1) for t in timestamps]
             if len(ts_rows) != len(rows) or any(
-                t.size != n for t, n in zip(ts_rows, lengths.tolist())
+                t.size != n for t, n in zip(ts_rows, lengths.tolist(), strict=False)
             ):
                 raise ValueError("timestamps must have the same shape as the histories")
             ts = np.concatenate(ts_rows) if ts_rows else np.zeros(0)
@@ -270,16 +273,13 @@ class Sequences:
         """Item ids per sequence, as Python lists."""
         ids = self.vocabulary.decode(self.codes).tolist()
         bounds = self.offsets.tolist()
-        return [ids[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        return [ids[a:b] for a, b in itertools.pairwise(bounds)]
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Sequences):
             return NotImplemented
-        return (
-            np.array_equal(self.offsets, other.offsets)
-            and np.array_equal(
-                self.vocabulary.decode(self.codes), other.vocabulary.decode(other.codes)
-            )
+        return np.array_equal(self.offsets, other.offsets) and np.array_equal(
+            self.vocabulary.decode(self.codes), other.vocabulary.decode(other.codes)
         )
 
     __hash__ = None
@@ -309,7 +309,7 @@ class Sequences:
         )
 
     def head(self, drop_last: int) -> Sequences:
-        """Every sequence without its last ``drop_last`` items (shorter ones become empty)."""
+        """Every sequence without its last ``drop_last`` items (short ones become empty)."""
         if drop_last < 0:
             raise ValueError("drop_last must be >= 0")
         _, within = self.positions()

@@ -1,0 +1,236 @@
+"""Full-ranking next-item metrics (HR@K, NDCG@K, MRR@K) and scikit-learn scorers.
+
+Every metric ranks the target item against the **whole catalog** (no sampled
+negatives). Ranks are 0-based: rank 0 means the target scored highest.
+
+Tie policy
+----------
+``ties="pessimistic"`` (default): the target is ranked after every other item with the
+same score, so a model that gives every item the same score gets the worst rank rather
+than a perfect one. ``ties="optimistic"`` ranks it before them. Both are exact and
+deterministic; sorting-based top-k evaluation (as in RecBole) falls somewhere between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_KS",
+    "evaluate_next_item",
+    "hit_rate_at_k",
+    "make_ranking_scorer",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "ranking_metrics",
+    "target_ranks",
+]
+
+DEFAULT_KS = (5, 10, 20)
+_METRICS = ("hr", "ndcg", "mrr")
+_TIES = ("pessimistic", "optimistic")
+
+
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"K must be an integer, got {type(k).__name__}")
+    if k <= 0:
+        raise ValueError(f"K must be >= 1, got {k}")
+    return int(k)
+
+
+def _to_numpy(scores) -> np.ndarray:
+    if hasattr(scores, "detach"):  # torch tensor, without importing torch here
+        scores = scores.detach().float().cpu().numpy()
+    return np.asarray(scores)
+
+
+def target_ranks(
+    scores,
+    targets,
+    *,
+    exclude=None,
+    ties: str = "pessimistic",
+) -> np.ndarray:
+    """0-based rank of each target among all items.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_rows, n_items)
+        Higher = more likely next item. A torch tensor is accepted.
+    targets : array-like of int of shape (n_rows,)
+        Item code of each row's target.
+    exclude : array-like of bool of shape (n_rows, n_items), optional
+        Items to leave out of the ranking (e.g. already seen). The target itself is
+        never excluded.
+    ties : {"pessimistic", "optimistic"}
+        See the module notes.
+
+    Returns
+    -------
+    ranks : ndarray of int64 of shape (n_rows,)
+    """
+    if ties not in _TIES:
+        raise ValueError(f"ties must be one of {_TIES}, got {ties!r}")
+    scores = _to_numpy(scores)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be 2-d (rows, items), got shape {scores.shape}")
+    n_rows, n_items = scores.shape
+    targets = np.asarray(targets)
+    if targets.shape != (n_rows,):
+        raise ValueError(f"targets has shape {targets.shape}, expected ({n_rows},)")
+    if targets.size and (targets.min() < 0 or targets.max() >= n_items):
+        raise ValueError(f"target codes must lie in [0, {n_items})")
+    if np.isnan(scores).any():
+        raise ValueError("scores contain NaN")
+    rows = np.arange(n_rows)
+    target_scores = scores[rows, targets][:, None]
+    above = scores > target_scores
+    if ties == "pessimistic":
+        above |= scores == target_scores
+        above[rows, targets] = False
+    if exclude is not None:
+        exclude = np.asarray(exclude, dtype=bool)
+        if exclude.shape != scores.shape:
+            raise ValueError("exclude must have the shape of scores")
+        above &= ~exclude
+        above[rows, targets] = False
+    return above.sum(axis=1).astype(np.int64)
+
+
+def hit_rate_at_k(ranks, k: int) -> float:
+    """Share of rows whose target ranks in the top ``k``."""
+    k = _check_k(k)
+    ranks = np.asarray(ranks)
+    return float(np.mean(ranks < k)) if ranks.size else float("nan")
+
+
+def ndcg_at_k(ranks, k: int) -> float:
+    """Mean of ``1 / log2(rank + 2)`` over rows whose target ranks in the top ``k``."""
+    k = _check_k(k)
+    ranks = np.asarray(ranks)
+    if not ranks.size:
+        return float("nan")
+    gain = np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0)
+    return float(gain.mean())
+
+
+def mrr_at_k(ranks, k: int) -> float:
+    """Mean reciprocal rank, counting 0 beyond the top ``k``."""
+    k = _check_k(k)
+    ranks = np.asarray(ranks)
+    if not ranks.size:
+        return float("nan")
+    return float(np.where(ranks < k, 1.0 / (ranks + 1.0), 0.0).mean())
+
+
+_FUNCS = {"hr": hit_rate_at_k, "ndcg": ndcg_at_k, "mrr": mrr_at_k}
+
+
+def ranking_metrics(
+    ranks, ks: Iterable[int] = DEFAULT_KS, metrics: Iterable[str] = _METRICS
+) -> dict[str, float]:
+    """``{"hr@5": ..., "ndcg@10": ..., ...}`` from 0-based target ranks."""
+    out = {}
+    ks = [_check_k(k) for k in ks]
+    for name in metrics:
+        if name not in _FUNCS:
+            raise ValueError(f"unknown metric {name!r}; choose from {sorted(_FUNCS)}")
+        for k in ks:
+            out[f"{name}@{k}"] = _FUNCS[name](ranks, k)
+    return out
+
+
+def evaluate_next_item(
+    score_fn: Callable,
+    inputs,
+    targets,
+    *,
+    ks: Iterable[int] = DEFAULT_KS,
+    metrics: Iterable[str] = _METRICS,
+    batch_size: int = 1024,
+    exclude_seen: bool = False,
+    ties: str = "pessimistic",
+    return_ranks: bool = False,
+):
+    """Score next-item predictions batch by batch, never holding all users x items.
+
+    Parameters
+    ----------
+    score_fn : callable
+        ``score_fn(batch) -> (len(batch), n_items)`` scores, where ``batch`` is a
+        :class:`~iadsr_sk.data.Sequences` of histories (a recommender's
+        ``score_next``).
+    inputs : Sequences
+        The histories (non-empty).
+    targets : array-like of int of shape (n_rows,)
+        Item code of each history's next item.
+    exclude_seen : bool, default=False
+        Leave out items already in the history (except the target).
+
+    Returns
+    -------
+    metrics : dict
+        ``{"hr@5": ..., "ndcg@5": ..., "mrr@5": ..., ...}``; with
+        ``return_ranks=True`` a tuple ``(metrics, ranks)``.
+    """
+    ks = [_check_k(k) for k in ks]
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError("batch_size must be an integer")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    targets = np.asarray(targets, dtype=np.int64)
+    if targets.shape != (len(inputs),):
+        raise ValueError(f"{targets.size} targets for {len(inputs)} histories")
+    ranks = np.empty(len(inputs), dtype=np.int64)
+    for start in range(0, len(inputs), batch_size):
+        stop = min(start + batch_size, len(inputs))
+        batch = inputs.take(np.arange(start, stop))
+        scores = _to_numpy(score_fn(batch))
+        exclude = None
+        if exclude_seen:
+            exclude = np.zeros(scores.shape, dtype=bool)
+            rows, _ = batch.positions()
+            exclude[rows, batch.codes] = True
+        ranks[start:stop] = target_ranks(
+            scores, targets[start:stop], exclude=exclude, ties=ties
+        )
+    result = ranking_metrics(ranks, ks, metrics)
+    return (result, ranks) if return_ranks else result
+
+
+def make_ranking_scorer(
+    metric: str = "ndcg", k: int = 10, *, exclude_seen: bool = False, **kwargs
+):
+    """A scikit-learn scorer: each held-out sequence's last item predicted from the rest.
+
+    Use with ``GridSearchCV(scoring=make_ranking_scorer("hr", 20), cv=UserKFold())``.
+    The estimator must provide ``score_next`` (every recommender here does; a
+    ``Pipeline`` ending in one delegates through its transformers).
+    """
+    if metric not in _FUNCS:
+        raise ValueError(f"unknown metric {metric!r}; choose from {sorted(_FUNCS)}")
+    k = _check_k(k)
+
+    def scorer(estimator, X, y=None):
+        from .data._split import next_item_pairs
+
+        inputs, targets = next_item_pairs(X, estimator)
+        score_fn = getattr(estimator, "score_next", None)
+        if score_fn is None:
+            raise TypeError(f"{type(estimator).__name__} has no score_next method")
+        result = evaluate_next_item(
+            score_fn,
+            inputs,
+            targets,
+            ks=[k],
+            metrics=[metric],
+            exclude_seen=exclude_seen,
+            **kwargs,
+        )
+        return result[f"{metric}@{k}"]
+
+    scorer.__name__ = f"{metric}@{k}"
+    return scorer
