@@ -1,0 +1,75 @@
+import json
+
+import pytest
+
+from iadsr_sk.cli import REPORT_KEYS, main
+
+
+@pytest.fixture
+def logs(tmp_path):
+    path = tmp_path / "logs.txt"
+    lines = []
+    for u in range(40):
+        # a cycle through 12 items: the Markov floor must find it
+        lines.append(" ".join([f"u{u}"] + [f"i{(u + t) % 12}" for t in range(6)]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("model", ["pop", "markov"])
+def test_run_writes_results_json(logs, tmp_path, capsys, model):
+    out = tmp_path / "res.json"
+    assert (
+        main(["run", "--sequences", str(logs), "--model", model, "--out", str(out), "-q"])
+        == 0
+    )
+    result = json.loads(out.read_text())
+    for key in (
+        "dataset",
+        "n_users",
+        "n_items",
+        "n_interactions",
+        "model",
+        "denoiser",
+        "seed",
+        "valid",
+        "test",
+        "fit_seconds",
+        "peak_rss_mb",
+        "device",
+    ):
+        assert key in result
+    assert result["denoiser"] is None
+    assert (result["n_users"], result["n_items"], result["n_interactions"]) == (40, 12, 240)
+    assert set(result["test"]) == set(REPORT_KEYS)
+    if model == "markov":
+        assert result["test"]["hr@5"] == 1.0
+    table = capsys.readouterr().out
+    assert "ndcg@10" in table and "valid" in table and "test" in table
+
+    assert main(["report", str(out)]) == 0
+    assert model in capsys.readouterr().out
+
+
+def test_cli_errors_name_the_problem(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--sequences", str(tmp_path / "missing.txt")])
+    assert "no such file" in capsys.readouterr().err
+    bad = tmp_path / "bad.txt"
+    bad.write_text("u1 i1 i2\nu2\n", encoding="utf-8")
+    assert main(["run", "--sequences", str(bad), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2" in err
+    with pytest.raises(SystemExit):
+        main(["run", "--dataset", "ml-100k", "--max-len", "0"])
+    assert ">= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "--dataset", "netflix"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_reports_too_short_users(tmp_path, capsys):
+    path = tmp_path / "short.txt"
+    path.write_text("a 1 2\nb 1\n", encoding="utf-8")
+    assert main(["run", "--sequences", str(path), "-q"]) == 2
+    assert "no user has at least 3 items" in capsys.readouterr().err
