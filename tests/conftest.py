@@ -1,9 +1,13 @@
 import os
 
 import pytest
+import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The unit tests use tiny models, for which one thread is fastest; it also keeps
+# them quick when the machine is busy with something else.
+torch.set_num_threads(1)
 
 
 def pytest_addoption(parser):

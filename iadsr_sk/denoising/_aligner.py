@@ -1,0 +1,405 @@
+"""InterestAligner: Stage 2 of IADSR (align, score, mask, reconstruct; joint training)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._base import (
+    TorchEstimatorMixin,
+    forked_torch_rng,
+    resolve_device,
+    seed_from_random_state,
+)
+from ..data._sequences import Sequences
+from ..data._windows import chunk_windows
+from ..nn._alignment import (
+    AlignmentHead,
+    gumbel_sigmoid_mask,
+    info_nce,
+    masked_max_pool,
+    noise_scores,
+)
+from ._denoiser import NoiseScores
+
+__all__ = ["VARIANTS", "InterestAligner"]
+
+logger = logging.getLogger("iadsr_sk")
+
+#: variant -> (noise-score terms, uses semantics, short/long alignment, reconstruction)
+VARIANTS = {
+    "full": (("long_short", "short_long", "short_short"), True, True, True),
+    "collab_only": (("collab_only",), False, False, True),
+    "no_long": (("short_short",), True, True, True),
+    "no_short": (("long_short", "short_long"), True, True, True),
+    "no_align": (("long_short", "short_long", "short_short"), True, False, True),
+    "no_rec": (("long_short", "short_long", "short_short"), True, True, False),
+}
+
+
+def _collaborative_part(X):
+    """The CollaborativeEncoder's output (or something with the same fields)."""
+    encoder = getattr(X, "encoder", None)
+    if encoder is None or not hasattr(X, "sequences"):
+        raise TypeError(
+            "InterestAligner expects the output of CollaborativeEncoder.transform "
+            f"(with .sequences, .semantic and .encoder); got {type(X).__name__}. Put it "
+            "after a CollaborativeEncoder in a Pipeline."
+        )
+    return X
+
+
+class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Align collaborative and semantic interests and learn per-position noise scores.
+
+    Starting from the fitted Stage-1 backbone, trains jointly (all weights default 1):
+    ``L = L_next + w_short * InfoNCE(h_j, W1 x^S_j) + w_long * InfoNCE(h^L, W2 x^L)
+    + w_rec * MSE(Decoder(m_j * h_j), e_{v_j})``, where
+    ``m_j`` is a hard straight-through Gumbel-Sigmoid mask of the noise score
+    ``score_j = cos(s^L, h_j) + cos(h^L, s_j) + cos(h_j, s_j)``.
+    ``transform`` returns the scores of any sequences (users never seen in ``fit``
+    included) as :class:`NoiseScores` for a :class:`SequenceDenoiser`.
+
+    Parameters
+    ----------
+    variant : {"full", "collab_only", "no_long", "no_short", "no_align", "no_rec"}
+        ``"full"`` is the method. Ablations: ``"collab_only"`` scores with
+        ``cos(h^L, h_j)`` and ignores the semantic view; ``"no_long"`` /
+        ``"no_short"`` drop the noise-score terms with a long-term / short-term
+        semantic side... see the user guide for the exact terms; ``"no_align"`` drops
+        both InfoNCE losses; ``"no_rec"`` the reconstruction loss.
+    temperature : float, default=0.1
+        InfoNCE temperature ``tau``.
+    gumbel_temperature : float, default=1.0
+        Temperature of the Gumbel-Sigmoid mask (also used by the inference rule).
+    gumbel_noise : {"gumbel", "logistic"}, default="gumbel"
+        One Gumbel sample (the released code) or logistic noise (binary Concrete).
+    short_weight, long_weight, reconstruction_weight : float, default=1.0
+        Loss weights ``w_short``, ``w_long``, ``w_rec``.
+    max_contrast_positions : int, default=4096
+        InfoNCE over positions uses at most this many valid positions of a batch
+        (sampled), bounding its ``N x N`` similarity matrix.
+    n_epochs : int, default=3
+        Passes of joint training over the training sequences.
+    batch_size : int, default=256
+    learning_rate : float, default=1e-3
+    max_len : int or None, default=None
+        Window length; ``None`` takes the encoder's.
+    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+    mixed_precision : bool, default=False
+        bf16 autocast during training (GPU).
+    random_state : int or None, default=None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The jointly trained backbone (a copy of the encoder's; the encoder is unchanged).
+    head_ : AlignmentHead
+        ``project_short`` (W1), ``project_long`` (W2) and ``decoder``.
+    semantic_dim_ : int
+        Width of the semantic vectors, read from the embedder's output.
+    history_ : list of dict
+        Per epoch: mean losses and seconds.
+    train_removed_fraction_ : float
+        Share of training positions whose deterministic keep rule says "drop".
+    """
+
+    _torch_modules = ("module_", "head_")
+
+    _parameter_constraints: dict = {
+        "variant": [StrOptions(set(VARIANTS))],
+        "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+        "gumbel_temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+        "gumbel_noise": [StrOptions({"gumbel", "logistic"})],
+        "short_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "long_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "reconstruction_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_contrast_positions": [Interval(numbers.Integral, 2, None, closed="left")],
+        "n_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_len": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "device": [str],
+        "mixed_precision": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        variant: str = "full",
+        temperature: float = 0.1,
+        gumbel_temperature: float = 1.0,
+        gumbel_noise: str = "gumbel",
+        short_weight: float = 1.0,
+        long_weight: float = 1.0,
+        reconstruction_weight: float = 1.0,
+        max_contrast_positions: int = 4096,
+        n_epochs: int = 3,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        max_len: int | None = None,
+        device: str = "cpu",
+        mixed_precision: bool = False,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.variant = variant
+        self.temperature = temperature
+        self.gumbel_temperature = gumbel_temperature
+        self.gumbel_noise = gumbel_noise
+        self.short_weight = short_weight
+        self.long_weight = long_weight
+        self.reconstruction_weight = reconstruction_weight
+        self.max_contrast_positions = max_contrast_positions
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_len = max_len
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ helpers
+    def _semantic_arrays(self, X, seqs: Sequences):
+        semantic = getattr(X, "semantic", None)
+        if semantic is None:
+            return None, None
+        short = np.asarray(semantic.short_term, dtype=np.float32)
+        long = np.asarray(semantic.long_term, dtype=np.float32)
+        if short.shape[0] != seqs.n_interactions or long.shape[0] != len(seqs):
+            raise ValueError(
+                "the semantic view does not match the sequences "
+                f"({short.shape[0]} vectors for {seqs.n_interactions} interactions)"
+            )
+        if not (np.isfinite(short).all() and np.isfinite(long).all()):
+            raise ValueError("the semantic vectors contain NaN or inf")
+        return short, long
+
+    def _batch_views(self, module, items, positions, rows, sem_short, sem_long):
+        """Hidden states and (projected) semantic views of a batch of right-padded rows.
+
+        items, positions: (B, T) tensors (0 / -1 at padding); rows: (B,).
+        """
+        valid = items > 0  # (B, T)
+        hidden = module(items)  # (B, T, H)
+        collab_long = masked_max_pool(hidden, valid)  # (B, H)
+        if sem_short is None:
+            return hidden, collab_long, None, None
+        short = self.head_.project_short(sem_short[positions.clamp_min(0)])  # (B, T, H)
+        long = self.head_.project_long(sem_long[rows])  # (B, H)
+        return hidden, collab_long, short, long
+
+    # ---------------------------------------------------------------------- fit
+    def fit(self, X, y=None):
+        """Train the alignment jointly with the backbone on ``X``'s sequences.
+
+        Parameters
+        ----------
+        X : CollaborativeInterests
+            The output of ``CollaborativeEncoder.transform`` on the training
+            sequences (with its semantic view, except for ``variant="collab_only"``).
+        """
+        self._validate_params()
+        X = _collaborative_part(X)
+        terms, uses_semantics, align, reconstruct = VARIANTS[self.variant]
+        seqs = X.sequences
+        sem_short_np, sem_long_np = self._semantic_arrays(X, seqs)
+        if uses_semantics and sem_short_np is None:
+            raise ValueError(
+                f"variant={self.variant!r} needs the semantic view: put a "
+                "SemanticEmbedder before the CollaborativeEncoder"
+            )
+        encoder = X.encoder
+        if getattr(encoder, "module_", None) is None:
+            raise ValueError("the CollaborativeEncoder in X has not been fitted")
+        self.device_ = resolve_device(self.device)
+        self.max_len_ = int(self.max_len or encoder.max_len)
+        self.vocabulary_ = seqs.vocabulary
+        seed = seed_from_random_state(self.random_state)
+        module = copy.deepcopy(encoder.module_).to(self.device_)
+        hidden_size = int(module.hidden_size)
+        self.semantic_dim_ = int(sem_short_np.shape[1]) if sem_short_np is not None else 0
+        self.terms_ = terms
+        sem_short = sem_long = None
+        if uses_semantics:
+            sem_short = torch.as_tensor(sem_short_np, device=self.device_)
+            sem_long = torch.as_tensor(sem_long_np, device=self.device_)
+        # windows of max_len inputs + 1 target, overlapping by one item so that every
+        # transition of a long history falls inside exactly one window
+        windows = chunk_windows(seqs, self.max_len_ + 1, overlap=1)
+        usable = (windows.items > 0).sum(axis=1) >= 2  # an input and a target
+        windows.items = windows.items[usable]
+        windows.positions = windows.positions[usable]
+        windows.rows = windows.rows[usable]
+        if len(windows) == 0:
+            raise ValueError("no training sequence has 2 items or more")
+        components = {}
+
+        def make_batches(rng):
+            order = rng.permutation(len(windows))
+            return [
+                order[i : i + self.batch_size]
+                for i in range(0, order.size, self.batch_size)
+            ]
+
+        def batch_loss(index):
+            losses = self._step(
+                module, windows, index, sem_short, sem_long, terms, align, reconstruct
+            )
+            for key, value in losses.items():
+                components[key] = (
+                    components.get(key, 0.0) + float(value.detach()) * index.size
+                )
+            return losses["loss"], int(index.size)
+
+        with forked_torch_rng(seed, self.device_):
+            self.head_ = AlignmentHead(
+                max(self.semantic_dim_, 1),
+                hidden_size,
+                module.item_embedding.weight.shape[1],
+            ).to(self.device_)
+            self.module_ = module
+            self.optimizer_ = torch.optim.Adam(
+                [*module.parameters(), *self.head_.parameters()], lr=self.learning_rate
+            )
+            self._train_loop(
+                make_batches=make_batches,
+                batch_loss=batch_loss,
+                validate=None,
+                max_epochs=self.n_epochs,
+                patience=None,
+                rng=np.random.default_rng(seed),
+            )
+        for record in self.history_:
+            record["windows_per_second"] = len(windows) / max(record["seconds"], 1e-9)
+        total = len(windows) * len(self.history_)
+        self.loss_components_ = {k: v / total for k, v in components.items()}
+        # the optimizer is not needed to denoise; dropping it keeps pickles small
+        del self.optimizer_
+        self.head_.eval()
+        scores = self._score(X)
+        self.train_removed_fraction_ = float((scores.scores <= 0).mean())
+        return self
+
+    def _step(self, module, windows, index, sem_short, sem_long, terms, align, reconstruct):
+        device = self.device_
+        window = torch.as_tensor(windows.items[index], device=device)  # (B, T + 1)
+        items, targets = window[:, :-1], window[:, 1:]  # (B, T) each
+        positions = torch.as_tensor(windows.positions[index][:, :-1], device=device)
+        rows = torch.as_tensor(windows.rows[index], device=device)
+        hidden, collab_long, sem_s, sem_l = self._batch_views(
+            module, items, positions, rows, sem_short, sem_long
+        )
+        # next-item loss: the state at column t predicts the item at column t + 1;
+        # every other loss is taken at the same positions (those with a target)
+        scored = targets > 0  # (B, T)
+        logits = module.score(hidden[scored])  # (N, n_items + 1)
+        loss_next = F.cross_entropy(logits, targets[scored])
+        zero = hidden.new_zeros(())
+        loss_short = loss_long = loss_rec = zero
+        if align and sem_s is not None:
+            h_pos, s_pos = hidden[scored], sem_s[scored]  # (N, H)
+            if h_pos.shape[0] > self.max_contrast_positions:
+                pick = torch.randperm(h_pos.shape[0], device=h_pos.device)[
+                    : self.max_contrast_positions
+                ]
+                h_pos, s_pos = h_pos[pick], s_pos[pick]
+            loss_short = info_nce(h_pos, s_pos, self.temperature)
+            if collab_long.shape[0] > 1:
+                loss_long = info_nce(collab_long, sem_l, self.temperature)
+        if reconstruct:
+            score = noise_scores(hidden, collab_long, sem_s, sem_l, terms=terms)  # (B, T)
+            mask = gumbel_sigmoid_mask(
+                score,
+                temperature=self.gumbel_temperature,
+                noise=self.gumbel_noise,
+            )  # (B, T)
+            recon = self.head_.decoder(mask.unsqueeze(-1) * hidden)  # (B, T, d)
+            target = module.item_embedding(items)  # (B, T, d)
+            loss_rec = F.mse_loss(recon[scored], target[scored])
+        loss = (
+            loss_next
+            + self.short_weight * loss_short
+            + self.long_weight * loss_long
+            + self.reconstruction_weight * loss_rec
+        )
+        return {
+            "loss": loss,
+            "next": loss_next.detach(),
+            "short": loss_short.detach(),
+            "long": loss_long.detach(),
+            "rec": loss_rec.detach(),
+        }
+
+    # ---------------------------------------------------------------- transform
+    @torch.inference_mode()
+    def _score(self, X) -> NoiseScores:
+        seqs = X.sequences
+        terms, uses_semantics, _, _ = VARIANTS[self.variant]
+        sem_short_np, sem_long_np = self._semantic_arrays(X, seqs)
+        if uses_semantics and sem_short_np is None:
+            raise ValueError(f"variant={self.variant!r} needs the semantic view")
+        module = self.module_.eval()
+        device = self.device_
+        sem_short = sem_long = None
+        if uses_semantics:
+            if sem_short_np.shape[1] != self.semantic_dim_:
+                raise ValueError(
+                    f"semantic vectors have width {sem_short_np.shape[1]}, but the aligner "
+                    f"was fitted on width {self.semantic_dim_}"
+                )
+            sem_short = torch.as_tensor(sem_short_np, device=device)
+            sem_long = torch.as_tensor(sem_long_np, device=device)
+        windows = chunk_windows(seqs, self.max_len_)
+        hidden_size = int(module.hidden_size)
+        states = np.zeros((seqs.n_interactions, hidden_size), dtype=np.float32)
+        for start in range(0, len(windows), self.batch_size):
+            index = np.arange(start, min(start + self.batch_size, len(windows)))
+            items = torch.as_tensor(windows.items[index], device=device)
+            hidden = module(items)  # (B, T, H)
+            where = windows.positions[index]
+            states[where[where >= 0]] = hidden[items > 0].float().cpu().numpy()
+        # long-term collaborative interest: max over every valid position of the sequence
+        collab_long = np.maximum.reduceat(states, seqs.offsets[:-1], axis=0)  # (n, H)
+        rows, _ = seqs.positions()
+        h = torch.as_tensor(states, device=device)  # (N, H)
+        h_long = torch.as_tensor(collab_long, device=device)  # (n, H)
+        if uses_semantics:
+            s = self.head_.project_short(sem_short)  # (N, H)
+            s_long = self.head_.project_long(sem_long)  # (n, H)
+            similarity = F.cosine_similarity(h_long, s_long, dim=-1).cpu().numpy()
+        else:
+            s = s_long = None
+            similarity = np.full(len(seqs), np.nan)
+        # one "row" per position (T = 1), paired with its sequence's long-term views
+        rows_t = torch.as_tensor(rows, device=device)
+        scores = noise_scores(
+            h.unsqueeze(1),  # (N, 1, H)
+            h_long[rows_t],  # (N, H)
+            None if s is None else s.unsqueeze(1),  # (N, 1, H)
+            None if s_long is None else s_long[rows_t],  # (N, H)
+            terms=terms,
+        )[:, 0]  # (N,)
+        return NoiseScores(
+            sequences=seqs,
+            scores=scores.float().cpu().numpy(),
+            user_similarity=similarity,
+            temperature=float(self.gumbel_temperature),
+            source=getattr(X, "source", None),
+        )
+
+    def transform(self, X) -> NoiseScores:
+        """Per-position noise scores of ``X``'s sequences (no refit for new users)."""
+        check_is_fitted(self, "module_")
+        return self._score(_collaborative_part(X))

@@ -1,0 +1,171 @@
+"""SequenceDenoiser: the last step of IADSR, noise scores -> denoised sequences."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ..data._sequences import Sequences
+from ._keep_rule import keep_mask_from_scores
+
+__all__ = ["NoiseScores", "SequenceDenoiser"]
+
+
+@dataclass
+class NoiseScores:
+    """Per-position noise scores of some sequences (the InterestAligner's output).
+
+    Attributes
+    ----------
+    sequences : Sequences
+        The sequences that were scored.
+    scores : ndarray of shape (n_interactions,)
+        Fit score of every position, aligned with ``sequences.codes`` (range [-3, 3]
+        for the full method; high = fits the user's interests).
+    user_similarity : ndarray of shape (n_sequences,)
+        ``cos(h^L, s^L)`` per sequence, for the optional user gate (``NaN`` where the
+        semantic view is absent).
+    temperature : float
+        The Gumbel-Sigmoid temperature the scores were trained with.
+    source : object
+        What the user passed to the pipeline (a ``Sequences`` or a list of lists), so
+        that the denoised output has the input's type.
+    """
+
+    sequences: Sequences
+    scores: np.ndarray
+    user_similarity: np.ndarray
+    temperature: float = 1.0
+    source: Any = field(default=None, repr=False)
+
+
+def _scores_of(X) -> NoiseScores:
+    if isinstance(X, NoiseScores):
+        return X
+    raise TypeError(
+        "SequenceDenoiser expects the output of InterestAligner.transform (NoiseScores); "
+        f"got {type(X).__name__}. Use it as the step after an InterestAligner in a "
+        "Pipeline, or call aligner.transform(...) first."
+    )
+
+
+class SequenceDenoiser(TransformerMixin, BaseEstimator):
+    """Drop the positions that both views say do not fit the user.
+
+    The keep rule is deterministic: keep item ``j`` iff
+    ``sigmoid(score_j / temperature) > threshold`` (the default ``0.5`` means
+    ``score_j > 0``). Nothing is lost: the number of sequences and their order never
+    change, each output is a subsequence of its input, and each keeps at least
+    ``min_length`` items (its highest-scoring ones).
+
+    Parameters
+    ----------
+    threshold : float in (0, 1), default=0.5
+        Keep probability above which an item stays.
+    min_length : int, default=1
+        Items every sequence keeps at least (all of a shorter one).
+    user_gate : float in [-1, 1], default=-1.0
+        Denoise a user only if ``cos(h^L, s^L) >= user_gate``; ``-1`` denoises all.
+    keep_last : bool, default=False
+        Always keep each sequence's most recent item.
+
+    Attributes
+    ----------
+    n_sequences_seen_ : int
+        Sequences seen in ``fit``.
+    removed_fraction_ : float
+        Share of the training interactions that ``fit_transform`` / ``fit`` dropped.
+
+    See Also
+    --------
+    InterestAligner : computes the noise scores this step thresholds.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import Pipeline
+    >>> from iadsr_sk import SemanticEmbedder, CollaborativeEncoder
+    >>> from iadsr_sk.denoising import InterestAligner, SequenceDenoiser
+    >>> pipe = Pipeline([
+    ...     ("semantic", SemanticEmbedder()),
+    ...     ("collaborative", CollaborativeEncoder()),
+    ...     ("align", InterestAligner()),
+    ...     ("denoise", SequenceDenoiser(threshold=0.5)),
+    ... ])  # doctest: +SKIP
+    >>> denoised = pipe.fit(train).transform(train)  # doctest: +SKIP
+    """
+
+    _parameter_constraints: dict = {
+        "threshold": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "min_length": [Interval(numbers.Integral, 0, None, closed="left")],
+        "user_gate": [Interval(numbers.Real, -1, 1, closed="both")],
+        "keep_last": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        threshold: float = 0.5,
+        min_length: int = 1,
+        user_gate: float = -1.0,
+        keep_last: bool = False,
+    ):
+        self.threshold = threshold
+        self.min_length = min_length
+        self.user_gate = user_gate
+        self.keep_last = keep_last
+
+    def fit(self, X, y=None):
+        """Record the training sequences' removal rate (the rule has no parameters
+        to learn)."""
+        self._validate_params()
+        scores = _scores_of(X)
+        self.n_sequences_seen_ = len(scores.sequences)
+        self.removed_fraction_ = float(1.0 - self.keep_mask(scores).mean())
+        return self
+
+    def keep_mask(self, X) -> np.ndarray:
+        """One bool per interaction of ``X.sequences`` (aligned with its codes): keep?"""
+        scores = _scores_of(X)
+        similarity = scores.user_similarity
+        if self.user_gate > -1 and np.isnan(similarity).any():
+            raise ValueError(
+                "user_gate needs the semantic view (cos(h^L, s^L)); these scores have none"
+            )
+        return keep_mask_from_scores(
+            scores.sequences,
+            scores.scores,
+            temperature=scores.temperature,
+            threshold=self.threshold,
+            min_length=self.min_length,
+            user_similarity=similarity if self.user_gate > -1 else None,
+            user_gate=self.user_gate,
+            keep_last=self.keep_last,
+        )
+
+    def keep_masks(self, X) -> list[np.ndarray]:
+        """Keep-mask of each sequence, as a list of boolean arrays."""
+        scores = _scores_of(X)
+        return np.split(self.keep_mask(scores), scores.sequences.offsets[1:-1])
+
+    def noise_scores(self, X) -> list[np.ndarray]:
+        """Fit score of each position, one array per sequence (high = fits)."""
+        scores = _scores_of(X)
+        return np.split(np.asarray(scores.scores), scores.sequences.offsets[1:-1])
+
+    def transform(self, X):
+        """Denoised sequences, of the type the pipeline was given.
+
+        A :class:`~iadsr_sk.data.Sequences` in gives a ``Sequences`` out (same user ids,
+        catalog and vocabulary); a list of item-id lists gives lists.
+        """
+        check_is_fitted(self, "n_sequences_seen_")
+        scores = _scores_of(X)
+        denoised = scores.sequences.keep_mask(self.keep_mask(scores))
+        if scores.source is not None and not isinstance(scores.source, Sequences):
+            return denoised.to_lists()
+        return denoised

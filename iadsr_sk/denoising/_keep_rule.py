@@ -1,0 +1,59 @@
+"""The deterministic keep rule that turns noise scores into denoised sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data._sequences import Sequences
+
+__all__ = ["keep_mask_from_scores"]
+
+
+def keep_mask_from_scores(
+    seqs: Sequences,
+    scores: np.ndarray,
+    *,
+    temperature: float = 1.0,
+    threshold: float = 0.5,
+    min_length: int = 1,
+    user_similarity: np.ndarray | None = None,
+    user_gate: float = -1.0,
+    keep_last: bool = False,
+) -> np.ndarray:
+    """Keep-mask (one bool per interaction of ``seqs``) from per-position scores.
+
+    Position ``j`` is kept iff ``sigmoid(scores[j] / temperature) > threshold``.
+    Then, per sequence:
+
+    - users whose ``user_similarity`` (``cos(h^L, s^L)``) is below ``user_gate`` are
+      not denoised at all;
+    - with ``keep_last``, the most recent item is always kept;
+    - at least ``min(min_length, length)`` items are kept: the highest-scoring ones
+      (ties: the more recent first).
+
+    Vectorised over all interactions; no loop over users.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.shape != seqs.codes.shape:
+        raise ValueError(
+            f"{scores.size} noise scores for {seqs.n_interactions} interactions"
+        )
+    if np.isnan(scores).any():
+        raise ValueError("noise scores contain NaN")
+    prob = 1.0 / (1.0 + np.exp(-scores / temperature))
+    keep = prob > threshold
+    rows, within = seqs.positions()
+    lengths = seqs.lengths
+    if user_similarity is not None:
+        gated_out = np.asarray(user_similarity) < user_gate  # (n_sequences,)
+        keep |= gated_out[rows]
+    if keep_last:
+        keep |= within == lengths[rows] - 1
+    if min_length > 0:
+        # rank positions inside each row by score, best first (ties: most recent first)
+        order = np.lexsort((-within, -scores, rows))
+        rank = np.empty_like(order)
+        starts = np.repeat(seqs.offsets[:-1], lengths)
+        rank[order] = np.arange(order.size) - starts
+        keep |= rank < min_length
+    return keep

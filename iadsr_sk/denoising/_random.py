@@ -1,0 +1,69 @@
+"""Random dropping at a given rate: the sanity floor every denoiser must beat."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+
+from ..data._sequences import Sequences, as_sequences
+from ._keep_rule import keep_mask_from_scores
+
+__all__ = ["RandomDropper"]
+
+
+class RandomDropper(TransformerMixin, BaseEstimator):
+    """Drop each item independently with probability ``rate``.
+
+    The same guarantees as :class:`SequenceDenoiser`: the number and order of
+    sequences never change, outputs are subsequences, and every sequence keeps at
+    least ``min_length`` items. Use it with ``rate`` set to a denoiser's
+    ``removed_fraction_`` to compare against chance at a matched rate.
+
+    Parameters
+    ----------
+    rate : float in [0, 1), default=0.1
+    min_length : int, default=1
+    random_state : int, RandomState or None, default=None
+        ``transform`` of the same input with the same ``random_state`` gives the
+        same output.
+
+    Attributes
+    ----------
+    removed_fraction_ : float
+        Share of the ``fit`` input's interactions that ``transform`` drops.
+    """
+
+    _parameter_constraints: dict = {
+        "rate": [Interval(numbers.Real, 0, 1, closed="left")],
+        "min_length": [Interval(numbers.Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, rate: float = 0.1, min_length: int = 1, random_state=None):
+        self.rate = rate
+        self.min_length = min_length
+        self.random_state = random_state
+
+    def _keep(self, seqs: Sequences) -> np.ndarray:
+        seed = (
+            self.random_state if isinstance(self.random_state, numbers.Integral) else None
+        )
+        rng = np.random.default_rng(seed)
+        draws = rng.random(seqs.n_interactions)
+        # scores > 0 keep, so that the shared keep rule applies min_length the same way
+        scores = np.where(draws >= self.rate, 1.0, -1.0) + 1e-3 * draws
+        return keep_mask_from_scores(seqs, scores, min_length=self.min_length)
+
+    def fit(self, X, y=None):
+        self._validate_params()
+        seqs = as_sequences(X, what="X")
+        self.removed_fraction_ = float(1.0 - self._keep(seqs).mean())
+        return self
+
+    def transform(self, X):
+        seqs = as_sequences(X, what="X")
+        out = seqs.keep_mask(self._keep(seqs))
+        return out if isinstance(X, Sequences) else out.to_lists()

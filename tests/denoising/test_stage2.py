@@ -1,0 +1,141 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from iadsr_sk.data import Sequences
+from iadsr_sk.denoising import InterestAligner, NoiseScores, RandomDropper, SequenceDenoiser
+from iadsr_sk.denoising._keep_rule import keep_mask_from_scores
+
+
+def test_aligner_learns_scores_that_find_off_topic_items(topic_data):
+    X, noise = topic_data
+    aligner = InterestAligner(n_epochs=15, random_state=0, learning_rate=5e-3)
+    scores = aligner.fit(X).transform(X)
+    assert isinstance(scores, NoiseScores)
+    assert scores.scores.shape == (X.sequences.n_interactions,)
+    assert np.abs(scores.scores).max() <= 3 + 1e-5
+    assert len(aligner.history_) == 15
+    assert aligner.semantic_dim_ == 12
+    # genuine items must score higher than injected ones
+    assert roc_auc_score(~noise, scores.scores) > 0.8
+
+
+def test_aligner_is_deterministic_and_leaves_encoder_alone(topic_data):
+    X, _ = topic_data
+    before = {k: v.clone() for k, v in X.encoder.module_.state_dict().items()}
+    a = InterestAligner(n_epochs=2, random_state=3).fit(X).transform(X).scores
+    b = InterestAligner(n_epochs=2, random_state=3).fit(X).transform(X).scores
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for k, v in X.encoder.module_.state_dict().items():
+        assert (v == before[k]).all()
+
+
+@pytest.mark.parametrize(
+    "variant", ["collab_only", "no_long", "no_short", "no_align", "no_rec"]
+)
+def test_ablations_run(topic_data, variant):
+    X, _ = topic_data
+    scores = (
+        InterestAligner(variant=variant, n_epochs=1, random_state=0).fit(X).transform(X)
+    )
+    assert np.isfinite(scores.scores).all()
+    if variant == "collab_only":
+        assert np.isnan(scores.user_similarity).all()
+
+
+def test_aligner_errors(topic_data):
+    X, _ = topic_data
+    X.semantic = None
+    with pytest.raises(ValueError, match="needs the semantic view"):
+        InterestAligner(n_epochs=1).fit(X)
+    with pytest.raises(TypeError, match="CollaborativeEncoder.transform"):
+        InterestAligner().fit([[1, 2, 3]])
+    with pytest.raises(ValueError, match="variant"):
+        InterestAligner(variant="nope").fit(X)
+
+
+def test_denoiser_transform_keeps_type_order_and_min_length(topic_data):
+    X, _ = topic_data
+    scores = InterestAligner(n_epochs=1, random_state=0).fit(X).transform(X)
+    denoiser = SequenceDenoiser(min_length=3).fit(scores)
+    out = denoiser.transform(scores)
+    assert isinstance(out, Sequences) and len(out) == len(X.sequences)
+    assert (out.lengths >= 3).all()
+    masks = denoiser.keep_masks(scores)
+    for original, kept, mask in zip(
+        X.sequences.to_lists(), out.to_lists(), masks, strict=True
+    ):
+        assert kept == [x for x, m in zip(original, mask, strict=True) if m]
+    assert 0 <= denoiser.removed_fraction_ < 1
+    scores.source = X.sequences.to_lists()
+    assert isinstance(denoiser.transform(scores), list)
+    assert clone(denoiser).get_params() == denoiser.get_params()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 9), min_size=1, max_size=8), min_size=1, max_size=10),
+    st.data(),
+    st.integers(0, 4),
+    st.booleans(),
+)
+def test_keep_rule_invariants(rows, data, min_length, keep_last):
+    seqs = Sequences.from_lists(rows)
+    scores = np.array(
+        data.draw(
+            st.lists(
+                st.floats(-3, 3), min_size=seqs.n_interactions, max_size=seqs.n_interactions
+            )
+        )
+    )
+    keep = keep_mask_from_scores(seqs, scores, min_length=min_length, keep_last=keep_last)
+    kept = seqs.keep_mask(keep)
+    assert len(kept) == len(seqs)
+    assert (kept.lengths >= np.minimum(seqs.lengths, min_length)).all()
+    flat_rows, within = seqs.positions()
+    for i in range(len(seqs)):
+        row_keep = keep[flat_rows == i]
+        row_scores = scores[flat_rows == i]
+        passes = 1 / (1 + np.exp(-row_scores)) > 0.5
+        # everything that passes the threshold is kept
+        assert row_keep[passes].all()
+        if keep_last:
+            assert row_keep[-1]
+        if row_keep.sum() > max(min_length, 0) + keep_last:
+            # beyond the guarantees, nothing at or below 0 is kept
+            forced = np.argsort(-row_scores, kind="stable")[:min_length]
+            extra = row_keep & ~passes
+            extra[forced] = False
+            if keep_last:
+                extra[-1] = False
+            assert not extra.any()
+    assert (
+        keep_mask_from_scores(
+            seqs, scores, min_length=min_length, keep_last=keep_last
+        ).tolist()
+        == keep.tolist()
+    )
+
+
+def test_user_gate_and_threshold():
+    seqs = Sequences.from_lists([[1, 2, 3], [4, 5, 6]])
+    scores = np.array([1.0, -1.0, -2.0, 1.0, -1.0, -2.0])
+    gate = np.array([0.9, -0.5])
+    keep = keep_mask_from_scores(seqs, scores, user_similarity=gate, user_gate=0.0)
+    assert keep.tolist() == [True, False, False, True, True, True]
+    keep = keep_mask_from_scores(seqs, scores, threshold=0.2)
+    # sigmoid(-1) = 0.27 > 0.2, sigmoid(-2) = 0.12
+    assert keep.tolist() == [True, True, False, True, True, False]
+
+
+def test_random_dropper_matches_rate_and_is_seeded():
+    rng = np.random.default_rng(0)
+    rows = [rng.integers(0, 50, 20).tolist() for _ in range(200)]
+    dropper = RandomDropper(rate=0.3, random_state=0).fit(rows)
+    assert dropper.removed_fraction_ == pytest.approx(0.3, abs=0.03)
+    assert dropper.transform(rows) == dropper.transform(rows)
+    out = dropper.transform(rows)
+    assert isinstance(out, list) and len(out) == 200 and all(len(r) >= 1 for r in out)
