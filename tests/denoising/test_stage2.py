@@ -51,7 +51,7 @@ def test_aligner_errors(topic_data):
     X.semantic = None
     with pytest.raises(ValueError, match="needs the semantic view"):
         InterestAligner(n_epochs=1).fit(X)
-    with pytest.raises(TypeError, match="CollaborativeEncoder.transform"):
+    with pytest.raises(TypeError, match=r"CollaborativeEncoder\.transform"):
         InterestAligner().fit([[1, 2, 3]])
     with pytest.raises(ValueError, match="variant"):
         InterestAligner(variant="nope").fit(X)
@@ -95,7 +95,7 @@ def test_keep_rule_invariants(rows, data, min_length, keep_last):
     kept = seqs.keep_mask(keep)
     assert len(kept) == len(seqs)
     assert (kept.lengths >= np.minimum(seqs.lengths, min_length)).all()
-    flat_rows, within = seqs.positions()
+    flat_rows, _ = seqs.positions()
     for i in range(len(seqs)):
         row_keep = keep[flat_rows == i]
         row_scores = scores[flat_rows == i]
