@@ -4,7 +4,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 echo "==> ruff"
-ruff check iadsr_sk tests benchmarks examples
-ruff format --check iadsr_sk tests benchmarks examples
+ruff check .
+ruff format --check .
 echo "==> pytest"
 python -m pytest -q "$@"
