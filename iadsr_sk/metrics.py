@@ -201,14 +201,37 @@ def evaluate_next_item(
     return (result, ranks) if return_ranks else result
 
 
+def _next_item_scorer(estimator):
+    """``(score_fn, final model)``; a Pipeline's history passes through its transformers.
+
+    In a ``Pipeline`` ending in a recommender (e.g. the IADSR denoising steps followed
+    by a sequential recommender), the held-out *inputs* are transformed (denoised) and
+    the final step scores them; the held-out target never passes through a
+    transformer.
+    """
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        model = steps[-1][1]
+        head = estimator[:-1]
+        if getattr(model, "score_next", None) is None:
+            raise TypeError(
+                f"the last step {type(model).__name__} has no score_next method"
+            )
+        return (lambda batch: model.score_next(head.transform(batch))), model
+    if getattr(estimator, "score_next", None) is None:
+        raise TypeError(f"{type(estimator).__name__} has no score_next method")
+    return estimator.score_next, estimator
+
+
 def make_ranking_scorer(
     metric: str = "ndcg", k: int = 10, *, exclude_seen: bool = False, **kwargs
 ):
     """A scikit-learn scorer: each held-out sequence's last item predicted from the rest.
 
     Use with ``GridSearchCV(scoring=make_ranking_scorer("hr", 20), cv=UserKFold())``.
-    The estimator must provide ``score_next`` (every recommender here does; a
-    ``Pipeline`` ending in one delegates through its transformers).
+    The estimator must provide ``score_next`` (every recommender here does), or be a
+    ``Pipeline`` ending in one: then only the history before the held-out item passes
+    through the pipeline's transformers (e.g. the denoiser), never the target.
     """
     if metric not in _FUNCS:
         raise ValueError(f"unknown metric {metric!r}; choose from {sorted(_FUNCS)}")
@@ -217,10 +240,8 @@ def make_ranking_scorer(
     def scorer(estimator, X, y=None):
         from .data._split import next_item_pairs
 
-        inputs, targets = next_item_pairs(X, estimator)
-        score_fn = getattr(estimator, "score_next", None)
-        if score_fn is None:
-            raise TypeError(f"{type(estimator).__name__} has no score_next method")
+        score_fn, model = _next_item_scorer(estimator)
+        inputs, targets = next_item_pairs(X, model)
         result = evaluate_next_item(
             score_fn,
             inputs,

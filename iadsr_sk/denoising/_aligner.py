@@ -16,11 +16,12 @@ from sklearn.utils.validation import check_is_fitted
 from .._base import (
     TorchEstimatorMixin,
     forked_torch_rng,
+    length_batches,
     resolve_device,
     seed_from_random_state,
 )
+from ..collaborative._recommender import training_windows
 from ..data._sequences import Sequences
-from ..data._windows import chunk_windows
 from ..nn._alignment import (
     AlignmentHead,
     gumbel_sigmoid_mask,
@@ -113,7 +114,7 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         Share of training positions whose deterministic keep rule says "drop".
     """
 
-    _torch_modules = ("module_", "head_")
+    _torch_modules = ("head_",)  # recommender_ pickles its own module
 
     _parameter_constraints: dict = {
         "variant": [StrOptions(set(VARIANTS))],
@@ -221,54 +222,54 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
                 "SemanticEmbedder before the CollaborativeEncoder"
             )
         encoder = X.encoder
-        if getattr(encoder, "module_", None) is None:
+        if getattr(encoder, "recommender_", None) is None:
             raise ValueError("the CollaborativeEncoder in X has not been fitted")
         self.device_ = resolve_device(self.device)
-        self.max_len_ = int(self.max_len or encoder.max_len)
         self.vocabulary_ = seqs.vocabulary
         seed = seed_from_random_state(self.random_state)
-        module = copy.deepcopy(encoder.module_).to(self.device_)
-        hidden_size = int(module.hidden_size)
+        # a private copy of the Stage-1 recommender: joint training changes its weights,
+        # never the encoder's
+        recommender = copy.deepcopy(encoder.recommender_)
+        recommender.device_ = self.device_
+        module = recommender.module_.to(self.device_)
+        self.max_len_ = int(recommender.max_len)
         self.semantic_dim_ = int(sem_short_np.shape[1]) if sem_short_np is not None else 0
         self.terms_ = terms
         sem_short = sem_long = None
         if uses_semantics:
             sem_short = torch.as_tensor(sem_short_np, device=self.device_)
             sem_long = torch.as_tensor(sem_long_np, device=self.device_)
-        # windows of max_len inputs + 1 target, overlapping by one item so that every
-        # transition of a long history falls inside exactly one window
-        windows = chunk_windows(seqs, self.max_len_ + 1, overlap=1)
-        usable = (windows.items > 0).sum(axis=1) >= 2  # an input and a target
-        windows.items = windows.items[usable]
-        windows.positions = windows.positions[usable]
-        windows.rows = windows.rows[usable]
-        if len(windows) == 0:
+        stride = max(self.max_len_ // 2, 1)
+        starts, sizes, train_from = training_windows(
+            seqs.offsets, seqs.lengths, self.max_len_, stride
+        )
+        if starts.size == 0:
             raise ValueError("no training sequence has 2 items or more")
+        rows = np.searchsorted(seqs.offsets, starts, side="right") - 1
+        windows = np.stack([starts, sizes, train_from, rows], axis=1)  # (n_windows, 4)
+        codes = recommender._device_codes(seqs)
         components = {}
 
         def make_batches(rng):
-            order = rng.permutation(len(windows))
-            return [
-                order[i : i + self.batch_size]
-                for i in range(0, order.size, self.batch_size)
-            ]
+            return [windows[b] for b in length_batches(sizes, self.batch_size, rng)]
 
-        def batch_loss(index):
+        def batch_loss(batch):
             losses = self._step(
-                module, windows, index, sem_short, sem_long, terms, align, reconstruct
+                recommender, codes, batch, sem_short, sem_long, terms, align, reconstruct
             )
             for key, value in losses.items():
-                components[key] = (
-                    components.get(key, 0.0) + float(value.detach()) * index.size
+                components[key] = components.get(key, 0.0) + float(value.detach()) * len(
+                    batch
                 )
-            return losses["loss"], int(index.size)
+            return losses["loss"], len(batch)
 
         with forked_torch_rng(seed, self.device_):
             self.head_ = AlignmentHead(
                 max(self.semantic_dim_, 1),
-                hidden_size,
+                int(module.hidden_size),
                 module.item_embedding.weight.shape[1],
             ).to(self.device_)
+            self.recommender_ = recommender
             self.module_ = module
             self.optimizer_ = torch.optim.Adam(
                 [*module.parameters(), *self.head_.parameters()], lr=self.learning_rate
@@ -281,8 +282,9 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
                 patience=None,
                 rng=np.random.default_rng(seed),
             )
+        self.n_train_sequences_ = len(windows)
         for record in self.history_:
-            record["windows_per_second"] = len(windows) / max(record["seconds"], 1e-9)
+            record["sequences_per_second"] = len(windows) / max(record["seconds"], 1e-9)
         total = len(windows) * len(self.history_)
         self.loss_components_ = {k: v / total for k, v in components.items()}
         # the optimizer is not needed to denoise; dropping it keeps pickles small
@@ -292,20 +294,23 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         self.train_removed_fraction_ = float((scores.scores <= 0).mean())
         return self
 
-    def _step(self, module, windows, index, sem_short, sem_long, terms, align, reconstruct):
-        device = self.device_
-        window = torch.as_tensor(windows.items[index], device=device)  # (B, T + 1)
-        items, targets = window[:, :-1], window[:, 1:]  # (B, T) each
-        positions = torch.as_tensor(windows.positions[index][:, :-1], device=device)
-        rows = torch.as_tensor(windows.rows[index], device=device)
+    def _step(
+        self, recommender, codes, batch, sem_short, sem_long, terms, align, reconstruct
+    ):
+        module, device = recommender.module_, self.device_
+        items, index, valid = recommender._window_items(codes, batch[:, 0], batch[:, 1])
+        train_from = torch.as_tensor(batch[:, 2], device=device)
+        rows = torch.as_tensor(batch[:, 3], device=device)
+        columns = torch.arange(items.size(1), device=device)
+        # positions with a next item inside the window's sequence, trained once an epoch
+        scored = valid & (columns >= train_from[:, None])  # (B, T)
+        positions = torch.where(valid, index, 0)  # flat index into the interactions
         hidden, collab_long, sem_s, sem_l = self._batch_views(
             module, items, positions, rows, sem_short, sem_long
         )
-        # next-item loss: the state at column t predicts the item at column t + 1;
-        # every other loss is taken at the same positions (those with a target)
-        scored = targets > 0  # (B, T)
+        targets = codes[index[scored] + 1]  # (N,) the next item of each scored position
         logits = module.score(hidden[scored])  # (N, n_items + 1)
-        loss_next = F.cross_entropy(logits, targets[scored])
+        loss_next = F.cross_entropy(logits.float(), targets)
         zero = hidden.new_zeros(())
         loss_short = loss_long = loss_rec = zero
         if align and sem_s is not None:
@@ -350,7 +355,6 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         sem_short_np, sem_long_np = self._semantic_arrays(X, seqs)
         if uses_semantics and sem_short_np is None:
             raise ValueError(f"variant={self.variant!r} needs the semantic view")
-        module = self.module_.eval()
         device = self.device_
         sem_short = sem_long = None
         if uses_semantics:
@@ -361,15 +365,7 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
                 )
             sem_short = torch.as_tensor(sem_short_np, device=device)
             sem_long = torch.as_tensor(sem_long_np, device=device)
-        windows = chunk_windows(seqs, self.max_len_)
-        hidden_size = int(module.hidden_size)
-        states = np.zeros((seqs.n_interactions, hidden_size), dtype=np.float32)
-        for start in range(0, len(windows), self.batch_size):
-            index = np.arange(start, min(start + self.batch_size, len(windows)))
-            items = torch.as_tensor(windows.items[index], device=device)
-            hidden = module(items)  # (B, T, H)
-            where = windows.positions[index]
-            states[where[where >= 0]] = hidden[items > 0].float().cpu().numpy()
+        states = self.recommender_._position_states(seqs)  # (N, H)
         # long-term collaborative interest: max over every valid position of the sequence
         collab_long = np.maximum.reduceat(states, seqs.offsets[:-1], axis=0)  # (n, H)
         rows, _ = seqs.positions()

@@ -5,10 +5,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
+from iadsr_sk.collaborative import CollaborativeEncoder
 from iadsr_sk.data import Sequences
-from iadsr_sk.nn import make_backbone
 
 
 @dataclass
@@ -26,19 +25,18 @@ class FakeCollaborative:
     source: Any = None
 
 
-class FakeEncoder:
-    max_len = 8
-
-    def __init__(self, n_items, seed=0):
-        gen = torch.Generator().manual_seed(seed)
-        self.module_ = make_backbone(
-            "sasrec",
-            n_items,
-            hidden_size=16,
-            n_heads=1,
-            max_len=self.max_len,
-            generator=gen,
-        ).eval()
+def small_encoder(seqs, seed=0):
+    """A real Stage-1 encoder, tiny and briefly trained."""
+    return CollaborativeEncoder(
+        "sasrec",
+        hidden_size=16,
+        n_heads=1,
+        max_len=8,
+        max_epochs=3,
+        patience=None,
+        validation=None,
+        random_state=seed,
+    ).fit(seqs)
 
 
 def topic_sequences(n_users=60, n_topics=3, per_topic=8, length=10, noise=0.2, seed=0):
@@ -77,5 +75,5 @@ def semantic_view(seqs, n_topics=3, per_topic=8, dim=12, seed=0):
 def topic_data():
     seqs, noise = topic_sequences()
     sem = semantic_view(seqs)
-    encoder = FakeEncoder(seqs.n_items)
+    encoder = small_encoder(seqs)
     return FakeCollaborative(seqs, sem, encoder, source=seqs), noise
