@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .experiment import DENOISERS, REPORT_KEYS, DenoisingRun, run_denoising
 
 logger = logging.getLogger("iadsr_sk")
 
 FLOOR_MODELS = ("pop", "markov")
 NEURAL_MODELS = ("gru4rec", "sasrec", "caser", "fmlprec")
-REPORT_KEYS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr@10")
+
 DATASETS = ("ml-100k", "beauty")
 
 
@@ -45,6 +46,16 @@ def _positive_int(value: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {number}")
+    return number
+
+
+def _rate(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not 0 <= number < 1:
+        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1), got {number}")
     return number
 
 
@@ -96,6 +107,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)"
     )
     run.add_argument("--max-epochs", type=_positive_int, help="cap on training epochs")
+    den = run.add_argument_group("denoising (IADSR)")
+    den.add_argument(
+        "--denoiser",
+        default="none",
+        choices=tuple(DENOISERS),
+        help="denoise the training histories first (default: none); collab-only and "
+        "no-* are ablations, random drops at --drop-rate",
+    )
+    den.add_argument(
+        "--noise-rate",
+        type=_rate,
+        default=0.0,
+        help="inject this share of random items into the training histories (default 0)",
+    )
+    den.add_argument(
+        "--test-input",
+        default="raw",
+        choices=("raw", "denoised"),
+        help="evaluate on the raw or the denoised test histories (default: raw)",
+    )
+    den.add_argument(
+        "--drop-rate", type=_rate, help="rate of --denoiser random (default 0.1)"
+    )
+    den.add_argument(
+        "--embedder",
+        default="default",
+        help="language model: 'default' (all-MiniLM-L6-v2, offline) or a local folder",
+    )
+    den.add_argument("--semantic-mode", default="item", choices=("item", "prefix"))
+    den.add_argument("--embedding-cache", help="folder for the embedding cache")
+    den.add_argument(
+        "--align-epochs", type=_positive_int, default=3, help="Stage-2 epochs (default 3)"
+    )
+    den.add_argument(
+        "--threshold", type=_rate, default=0.5, help="keep probability threshold (0.5)"
+    )
     run.add_argument("--out", type=_output_path, help="write the results as JSON here")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
@@ -172,6 +219,8 @@ def run(args) -> dict:
     logger.info(
         "%d users, %d items, %d interactions", len(seqs), seqs.n_items, seqs.n_interactions
     )
+    if args.denoiser != "none" or args.noise_rate > 0:
+        return _run_denoising(args, name, seqs, started)
     split = leave_one_out_split(seqs, max_len=args.max_len)
     logger.info(
         "leave-one-out: %d users (%d too short, left out)",
@@ -213,6 +262,36 @@ def run(args) -> dict:
         result["epochs"] = int(model.n_epochs_)
         result["n_train_sequences"] = int(model.n_train_sequences_)
         result["seconds_per_epoch"] = round(float(model.seconds_per_epoch_), 3)
+    return result
+
+
+def _run_denoising(args, name: str, seqs, started: float) -> dict:
+    if args.model in FLOOR_MODELS:
+        raise ValueError(
+            f"--denoiser/--noise-rate need a neural recommender (--model one of "
+            f"{', '.join(NEURAL_MODELS)}); {args.model!r} has no hidden states"
+        )
+    run = DenoisingRun(
+        model=args.model,
+        denoiser=args.denoiser,
+        seed=args.seed,
+        max_len=args.max_len,
+        noise_rate=args.noise_rate,
+        test_input=args.test_input,
+        drop_rate=args.drop_rate,
+        device=args.device,
+        embedder=args.embedder,
+        semantic_mode=args.semantic_mode,
+        embedding_cache=args.embedding_cache,
+        max_epochs=args.max_epochs,
+        align_epochs=args.align_epochs,
+        threshold=args.threshold,
+        verbose=0 if args.quiet else 1,
+    )
+    result = {"dataset": name, **run_denoising(seqs, run)}
+    result["total_seconds"] = round(time.perf_counter() - started, 3)
+    result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    result["version"] = __version__
     return result
 
 

@@ -1,0 +1,239 @@
+"""One denoising experiment on real data: split, (noise), denoise, retrain, evaluate.
+
+This is what ``iadsr-sk run`` and the benchmark scripts execute. The protocol:
+
+1. Leave-one-out split (last item = test, second to last = validation).
+2. Optionally inject noise into the *training* histories only (known positions).
+3. Fit the denoiser on the training histories: for IADSR, the semantic embedder, the
+   collaborative encoder (Stage 1, early-stopped on the validation targets), the
+   interest aligner (Stage 2) and the keep rule; or drop at random.
+4. Train the recommender on the denoised training histories (early stopping on
+   validation) and evaluate on the full catalog, with the raw or the denoised test
+   histories as input.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data._noise import inject_noise
+from .data._sequences import Sequences
+from .data._split import leave_one_out_split
+
+__all__ = ["DENOISERS", "DenoisingRun", "cold_item_mask", "run_denoising"]
+
+logger = logging.getLogger("iadsr_sk")
+
+#: CLI name -> InterestAligner variant (None: no aligner)
+DENOISERS = {
+    "none": None,
+    "iadsr": "full",
+    "collab-only": "collab_only",
+    "no-long": "no_long",
+    "no-short": "no_short",
+    "no-align": "no_align",
+    "no-rec": "no_rec",
+    "random": None,
+}
+REPORT_KEYS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr@10")
+
+
+@dataclass
+class DenoisingRun:
+    """Settings of one experiment (see :func:`run_denoising`)."""
+
+    model: str = "sasrec"
+    denoiser: str = "iadsr"
+    seed: int = 0
+    max_len: int = 50
+    noise_rate: float = 0.0
+    noise_mode: str = "replace"
+    test_input: str = "raw"
+    drop_rate: float | None = None
+    device: str = "cpu"
+    embedder: str = "default"
+    semantic_mode: str = "item"
+    embedding_cache: str | None = None
+    max_epochs: int | None = None
+    align_epochs: int = 3
+    threshold: float = 0.5
+    verbose: int = 1
+    recommender_params: dict = field(default_factory=dict)
+
+
+def cold_item_mask(train: Sequences, share: float = 0.2) -> np.ndarray:
+    """Boolean mask over the catalog: the least popular ``share`` of the items that
+    occur in ``train`` (ties broken by item code)."""
+    counts = np.bincount(train.codes, minlength=train.n_items)
+    present = np.flatnonzero(counts > 0)
+    order = present[np.lexsort((present, counts[present]))]
+    cold = np.zeros(train.n_items, dtype=bool)
+    cold[order[: round(share * present.size)]] = True
+    return cold
+
+
+def _recommender(run: DenoisingRun):
+    from .collaborative import SequentialRecommender
+
+    params = dict(
+        backbone=run.model,
+        max_len=run.max_len,
+        random_state=run.seed,
+        device=run.device,
+        verbose=run.verbose,
+    )
+    if run.max_epochs is not None:
+        params["max_epochs"] = run.max_epochs
+    params.update(run.recommender_params)
+    return SequentialRecommender(**params)
+
+
+def _metrics(model, inputs, targets) -> dict:
+    result = model.evaluate(inputs, targets)
+    return {k: result[k] for k in REPORT_KEYS}
+
+
+def run_denoising(seqs: Sequences, run: DenoisingRun) -> dict:
+    """Run one experiment; returns the results dictionary (the CLI's JSON)."""
+    from .collaborative import CollaborativeEncoder
+    from .denoising import InterestAligner, RandomDropper, SequenceDenoiser
+
+    if run.denoiser not in DENOISERS:
+        raise ValueError(
+            f"unknown denoiser {run.denoiser!r}; choose from {sorted(DENOISERS)}"
+        )
+    if run.test_input not in ("raw", "denoised"):
+        raise ValueError(f"test_input must be 'raw' or 'denoised', got {run.test_input!r}")
+    if run.test_input == "denoised" and DENOISERS[run.denoiser] is None:
+        raise ValueError(
+            f"test_input='denoised' needs a learned denoiser, not {run.denoiser!r}"
+        )
+    started = time.perf_counter()
+    split = leave_one_out_split(seqs, max_len=run.max_len)
+    train = split.train
+    noise_mask = None
+    if run.noise_rate > 0:
+        train, noise_mask = inject_noise(
+            train, run.noise_rate, mode=run.noise_mode, random_state=run.seed
+        )
+        logger.info(
+            "injected %d noisy items (%.1f%% of training positions)",
+            int(noise_mask.sum()),
+            100 * noise_mask.mean(),
+        )
+    eval_set = (split.valid_input, split.valid_target)
+    result: dict = {"denoiser": None if run.denoiser == "none" else run.denoiser}
+    keep = np.ones(train.n_interactions, dtype=bool)
+    scores = None
+    pipeline_steps = None
+    denoise_seconds = 0.0
+    variant = DENOISERS[run.denoiser]
+    if run.denoiser == "random":
+        rate = 0.1 if run.drop_rate is None else run.drop_rate
+        dropper = RandomDropper(rate=rate, random_state=run.seed)
+        keep = dropper.fit(train)._keep(train)
+    elif variant is not None:
+        t0 = time.perf_counter()
+        semantic = None
+        upstream = train
+        if variant != "collab_only":
+            from .semantic import SemanticEmbedder
+
+            semantic = SemanticEmbedder(
+                model=run.embedder,
+                mode=run.semantic_mode,
+                cache_dir=run.embedding_cache,
+                device=run.device,
+                verbose=run.verbose,
+            )
+            logger.info(
+                "stage 1, semantic view (%s, %s mode)", run.embedder, run.semantic_mode
+            )
+            upstream = semantic.fit(train).transform(train)
+        logger.info("stage 1, collaborative view (%s)", run.model)
+        encoder = CollaborativeEncoder.from_recommender(
+            _recommender(run).fit(train, eval_set=eval_set)
+        )
+        # the Stage-1 recommender trained on the raw (noisy) histories: the baseline
+        result["baseline_test"] = _metrics(
+            encoder.recommender_, split.test_input, split.test_target
+        )
+        interests = encoder.transform(upstream)
+        logger.info("stage 2, aligning interests (%s)", variant)
+        aligner = InterestAligner(
+            variant=variant,
+            n_epochs=run.align_epochs,
+            device=run.device,
+            random_state=run.seed,
+            verbose=run.verbose,
+        ).fit(interests)
+        scores = aligner.transform(interests)
+        denoiser = SequenceDenoiser(threshold=run.threshold).fit(scores)
+        keep = denoiser.keep_mask(scores)
+        pipeline_steps = (semantic, encoder, aligner, denoiser)
+        denoise_seconds = time.perf_counter() - t0
+        result["align_sequences_per_second"] = float(
+            np.mean([h["sequences_per_second"] for h in aligner.history_])
+        )
+    denoised = train.keep_mask(keep)
+    result["removed_fraction"] = float(1 - keep.mean())
+    genuine = np.ones_like(keep) if noise_mask is None else ~noise_mask
+    clean_train = split.train
+    cold = cold_item_mask(clean_train)[train.codes]
+    result["cold_item_removal_rate"] = float((~keep[genuine & cold]).mean())
+    result["warm_item_removal_rate"] = float((~keep[genuine & ~cold]).mean())
+    if noise_mask is not None and noise_mask.any():
+        from sklearn.metrics import roc_auc_score
+
+        dropped = ~keep
+        detection = {
+            "precision": float(noise_mask[dropped].mean()) if dropped.any() else 0.0,
+            "recall": float(dropped[noise_mask].mean()),
+        }
+        if scores is not None:
+            detection["roc_auc"] = float(roc_auc_score(noise_mask, -scores.scores))
+        result["noise_detection"] = detection
+    logger.info(
+        "removed %.1f%% of training items (cold %.1f%%, warm %.1f%%)",
+        100 * result["removed_fraction"],
+        100 * result["cold_item_removal_rate"],
+        100 * result["warm_item_removal_rate"],
+    )
+
+    logger.info("training %s on the %s histories", run.model, run.denoiser)
+    model = _recommender(run)
+    fit_started = time.perf_counter()
+    model.fit(denoised, eval_set=eval_set)
+    fit_seconds = time.perf_counter() - fit_started
+    test_input = split.test_input
+    if run.test_input == "denoised":
+        semantic, encoder, aligner, denoiser = pipeline_steps
+        upstream = test_input if semantic is None else semantic.transform(test_input)
+        test_scores = aligner.transform(encoder.transform(upstream))
+        test_input = test_input.keep_mask(denoiser.keep_mask(test_scores))
+    result.update(
+        {
+            "n_users": len(seqs),
+            "n_items": seqs.n_items,
+            "n_interactions": seqs.n_interactions,
+            "model": run.model,
+            "seed": run.seed,
+            "max_len": run.max_len,
+            "noise_rate": run.noise_rate,
+            "test_input": run.test_input,
+            "valid": _metrics(model, split.valid_input, split.valid_target),
+            "test": _metrics(model, test_input, split.test_target),
+            "fit_seconds": round(fit_seconds, 3),
+            "denoise_seconds": round(denoise_seconds, 3),
+            "total_seconds": round(time.perf_counter() - started, 3),
+            "device": str(model.device_),
+            "epochs": int(model.n_epochs_),
+            "n_train_sequences": int(model.n_train_sequences_),
+            "seconds_per_epoch": round(float(model.seconds_per_epoch_), 3),
+        }
+    )
+    return result
