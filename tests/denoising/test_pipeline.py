@@ -1,0 +1,110 @@
+"""The whole method as a scikit-learn Pipeline, with a stand-in semantic step."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from stage2_data import FakeSemantic, topic_sequences
+
+from iadsr_sk.collaborative import CollaborativeEncoder, SequentialRecommender
+from iadsr_sk.data import Sequences, UserKFold, as_sequences
+from iadsr_sk.denoising import InterestAligner, SequenceDenoiser
+from iadsr_sk.metrics import make_ranking_scorer
+
+
+class TopicVectors(TransformerMixin, BaseEstimator):
+    """Item vectors that cluster by topic: what a language model would give."""
+
+    def __init__(self, dim=12, per_topic=8):
+        self.dim = dim
+        self.per_topic = per_topic
+
+    def fit(self, X, y=None):
+        seqs = as_sequences(X)
+        rng = np.random.default_rng(0)
+        centres = rng.normal(size=(10, self.dim))
+        topic = seqs.vocabulary.ids // self.per_topic
+        self.vectors_ = (
+            centres[topic] + 0.3 * rng.normal(size=(seqs.n_items, self.dim))
+        ).astype(np.float32)
+        self.vocabulary_ = seqs.vocabulary
+        return self
+
+    def transform(self, X):
+        seqs = as_sequences(X, vocabulary=self.vocabulary_)
+        short = self.vectors_[seqs.codes]
+        long = np.add.reduceat(short, seqs.offsets[:-1], axis=0) / seqs.lengths[:, None]
+        out = FakeSemantic(seqs, short, long.astype(np.float32))
+        out.source = X
+        return out
+
+
+def make_pipeline(with_recommender=False):
+    steps = [
+        ("semantic", TopicVectors()),
+        (
+            "collaborative",
+            CollaborativeEncoder(
+                "gru4rec",
+                hidden_size=16,
+                max_len=8,
+                max_epochs=3,
+                patience=None,
+                validation=None,
+                random_state=0,
+            ),
+        ),
+        ("align", InterestAligner(n_epochs=3, random_state=0, learning_rate=3e-3)),
+        ("denoise", SequenceDenoiser()),
+    ]
+    if with_recommender:
+        steps.append(
+            (
+                "recommend",
+                SequentialRecommender(
+                    "gru4rec",
+                    hidden_size=16,
+                    max_len=8,
+                    max_epochs=3,
+                    patience=None,
+                    validation=None,
+                    random_state=0,
+                ),
+            )
+        )
+    return Pipeline(steps)
+
+
+def test_pipeline_fit_transform_on_new_users():
+    seqs, _ = topic_sequences(n_users=60)
+    lists = seqs.to_lists()
+    pipe = make_pipeline().fit(lists)
+    new_users, _ = topic_sequences(n_users=9, seed=5)
+    new_lists = new_users.to_lists()
+    before = [list(r) for r in new_lists]
+    out = pipe.transform(new_lists)
+    assert new_lists == before  # the input is untouched
+    assert isinstance(out, list) and len(out) == len(new_lists)
+    for original, kept in zip(new_lists, out, strict=True):
+        it = iter(original)
+        assert all(x in it for x in kept)  # a subsequence, order kept
+        assert len(kept) >= 1
+    assert isinstance(pipe.transform(new_users), Sequences)
+
+
+def test_pipeline_with_recommender_scores_and_grid_search():
+    seqs, _ = topic_sequences(n_users=60)
+    pipe = make_pipeline(with_recommender=True).fit(seqs)
+    score = pipe.score(seqs)
+    assert 0.0 <= score <= 1.0
+    search = GridSearchCV(
+        make_pipeline(with_recommender=True),
+        {"denoise__threshold": [0.3, 0.5]},
+        cv=UserKFold(2, random_state=0),
+        scoring=make_ranking_scorer("ndcg", 10),
+    ).fit(seqs)
+    assert set(search.cv_results_["param_denoise__threshold"]) == {0.3, 0.5}
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    with pytest.raises(TypeError, match="no score_next"):
+        make_ranking_scorer()(make_pipeline().fit(seqs), seqs)
