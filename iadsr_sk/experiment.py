@@ -209,12 +209,17 @@ def run_denoising(seqs: Sequences, run: DenoisingRun) -> dict:
     fit_started = time.perf_counter()
     model.fit(denoised, eval_set=eval_set)
     fit_seconds = time.perf_counter() - fit_started
-    test_input = split.test_input
-    if run.test_input == "denoised":
+    raw_test = _metrics(model, split.test_input, split.test_target)
+    denoised_test = None
+    if pipeline_steps is not None:
         semantic, encoder, aligner, denoiser = pipeline_steps
+        test_input = split.test_input
         upstream = test_input if semantic is None else semantic.transform(test_input)
         test_scores = aligner.transform(encoder.transform(upstream))
         test_input = test_input.keep_mask(denoiser.keep_mask(test_scores))
+        denoised_test = _metrics(model, test_input, split.test_target)
+        result["test_raw"] = raw_test
+        result["test_denoised"] = denoised_test
     result.update(
         {
             "n_users": len(seqs),
@@ -226,7 +231,7 @@ def run_denoising(seqs: Sequences, run: DenoisingRun) -> dict:
             "noise_rate": run.noise_rate,
             "test_input": run.test_input,
             "valid": _metrics(model, split.valid_input, split.valid_target),
-            "test": _metrics(model, test_input, split.test_target),
+            "test": denoised_test if run.test_input == "denoised" else raw_test,
             "fit_seconds": round(fit_seconds, 3),
             "denoise_seconds": round(denoise_seconds, 3),
             "total_seconds": round(time.perf_counter() - started, 3),

@@ -1,0 +1,195 @@
+"""IADSR on real data: with vs without denoising, noise detection, cold-item audit.
+
+For every dataset x backbone x seed, one run fits the whole method on the training
+histories and reports, side by side:
+
+- ``none``: the Stage-1 recommender trained on the raw histories (the baseline);
+- ``iadsr``: the same backbone retrained on the denoised histories, evaluated with raw
+  and with denoised test histories;
+- ``collab-only``: the collaborative-only ablation (cold-item over-denoising);
+- ``random``: random dropping at the rate IADSR removed.
+
+With ``--noise-rate p`` noise is injected into the training histories, so detection
+ROC-AUC / precision / recall can be measured, and ``--clean-reference`` adds a run on
+the clean data to compute the share of the clean NDCG@10 that denoising recovers.
+
+Examples
+--------
+python benchmarks/denoising.py --datasets ml-100k --backbones sasrec --seeds 0
+python benchmarks/denoising.py --datasets beauty --noise-rate 0.2 --clean-reference
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from iadsr_sk.data import load_dataset
+from iadsr_sk.experiment import DenoisingRun, run_denoising
+
+
+def _mean_std(values) -> str:
+    values = np.asarray(values, dtype=float)
+    return (
+        f"{values.mean():.4f} ± {values.std():.4f}"
+        if values.size > 1
+        else f"{values[0]:.4f}"
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=["ml-100k", "beauty"])
+    parser.add_argument("--backbones", nargs="+", default=["gru4rec", "sasrec", "caser"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--noise-rate", type=float, default=0.0)
+    parser.add_argument("--clean-reference", action="store_true")
+    parser.add_argument("--ablations", nargs="*", default=["collab-only", "random"])
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--align-epochs", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--embedding-cache", default=".iadsr_cache")
+    parser.add_argument("--out", default="benchmarks/results/denoising")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="[%(asctime)s] %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    records = []
+    for dataset in args.datasets:
+        seqs = load_dataset(dataset)
+        for backbone in args.backbones:
+            for seed in args.seeds:
+                common = dict(
+                    model=backbone,
+                    seed=seed,
+                    noise_rate=args.noise_rate,
+                    device=args.device,
+                    max_epochs=args.max_epochs,
+                    align_epochs=args.align_epochs,
+                    embedding_cache=args.embedding_cache,
+                    verbose=0,
+                )
+                started = time.perf_counter()
+                iadsr = run_denoising(seqs, DenoisingRun(denoiser="iadsr", **common))
+                record = {
+                    "dataset": dataset,
+                    "backbone": backbone,
+                    "seed": seed,
+                    "iadsr": iadsr,
+                    "seconds": time.perf_counter() - started,
+                }
+                for ablation in args.ablations:
+                    extra = (
+                        {"drop_rate": iadsr["removed_fraction"]}
+                        if ablation == "random"
+                        else {}
+                    )
+                    record[ablation] = run_denoising(
+                        seqs, DenoisingRun(denoiser=ablation, **common, **extra)
+                    )
+                if args.clean_reference and args.noise_rate > 0:
+                    clean = dict(common, noise_rate=0.0)
+                    record["clean"] = run_denoising(
+                        seqs, DenoisingRun(denoiser="none", **clean)
+                    )
+                records.append(record)
+                logging.info(
+                    "%s %s seed %d: NDCG@10 none %.4f, iadsr raw %.4f / denoised %.4f",
+                    dataset,
+                    backbone,
+                    seed,
+                    iadsr["baseline_test"]["ndcg@10"],
+                    iadsr["test_raw"]["ndcg@10"],
+                    iadsr["test_denoised"]["ndcg@10"],
+                )
+                Path(f"{out}.json").write_text(json.dumps(records, indent=2))
+
+    lines = [
+        f"Noise rate {args.noise_rate}; seeds {args.seeds}; test split, full ranking.",
+        "",
+        "| dataset | backbone | NDCG@10 none | NDCG@10 IADSR (raw test) | NDCG@10 IADSR "
+        "(denoised test) | HR@10 none | HR@10 IADSR (raw) | HR@10 IADSR (denoised) | "
+        "removed | cold removal IADSR | cold removal collab-only |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for dataset in args.datasets:
+        for backbone in args.backbones:
+            rs = [
+                r for r in records if r["dataset"] == dataset and r["backbone"] == backbone
+            ]
+            if not rs:
+                continue
+            col = lambda f, rs=rs: _mean_std([f(r) for r in rs])  # noqa: E731
+            lines.append(
+                f"| {dataset} | {backbone} | "
+                f"{col(lambda r: r['iadsr']['baseline_test']['ndcg@10'])} | "
+                f"{col(lambda r: r['iadsr']['test_raw']['ndcg@10'])} | "
+                f"{col(lambda r: r['iadsr']['test_denoised']['ndcg@10'])} | "
+                f"{col(lambda r: r['iadsr']['baseline_test']['hr@10'])} | "
+                f"{col(lambda r: r['iadsr']['test_raw']['hr@10'])} | "
+                f"{col(lambda r: r['iadsr']['test_denoised']['hr@10'])} | "
+                f"{col(lambda r: r['iadsr']['removed_fraction'])} | "
+                f"{col(lambda r: r['iadsr']['cold_item_removal_rate'])} | "
+                + (
+                    f"{col(lambda r: r['collab-only']['cold_item_removal_rate'])} |"
+                    if "collab-only" in rs[0]
+                    else "- |"
+                )
+            )
+    if args.noise_rate > 0:
+        lines += [
+            "",
+            "| dataset | backbone | ROC-AUC | precision | recall | recovered |",
+            "|---|---|---|---|---|---|",
+        ]
+        for dataset in args.datasets:
+            for backbone in args.backbones:
+                rs = [
+                    r
+                    for r in records
+                    if r["dataset"] == dataset and r["backbone"] == backbone
+                ]
+                if not rs:
+                    continue
+
+                def det(k, rs=rs):
+                    return _mean_std([r["iadsr"]["noise_detection"][k] for r in rs])
+
+                recovered = "-"
+                if all("clean" in r for r in rs):
+                    shares = [
+                        (
+                            r["iadsr"]["test_raw"]["ndcg@10"]
+                            - r["iadsr"]["baseline_test"]["ndcg@10"]
+                        )
+                        / max(
+                            r["clean"]["test"]["ndcg@10"]
+                            - r["iadsr"]["baseline_test"]["ndcg@10"],
+                            1e-9,
+                        )
+                        for r in rs
+                    ]
+                    recovered = _mean_std(shares)
+                lines.append(
+                    f"| {dataset} | {backbone} | {det('roc_auc')} | {det('precision')} "
+                    f"| {det('recall')} | {recovered} |"
+                )
+    Path(f"{out}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
