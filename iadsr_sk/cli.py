@@ -295,11 +295,19 @@ def _run_denoising(args, name: str, seqs, started: float) -> dict:
     return result
 
 
-def _configure_logging(quiet: bool) -> None:
+def _configure_logging(quiet: bool):
+    """Send the library's messages to stderr for this command; returns an undo."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s", "%H:%M:%S"))
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
+
+    def undo():
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    return undo
 
 
 def main(argv=None) -> int:
@@ -315,18 +323,20 @@ def main(argv=None) -> int:
             rows.extend(data if isinstance(data, list) else [data])
         print(format_table(rows, splits=(args.split,)))
         return 0
-    _configure_logging(args.quiet)
+    undo_logging = _configure_logging(args.quiet)
     try:
         result = run(args)
     except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"iadsr-sk: error: {message}", file=sys.stderr)
+        undo_logging()
         return 2
     print(format_table([result], splits=("valid", "test")))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
         logger.info("wrote %s", args.out)
+    undo_logging()
     return 0
 
 

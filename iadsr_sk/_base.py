@@ -1,0 +1,331 @@
+"""Machinery shared by the torch-backed estimators.
+
+- :func:`resolve_device`: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"`` or a
+  :class:`torch.device`, with clear errors;
+- :func:`seed_from_random_state` and :func:`forked_torch_rng`: randomness only through
+  ``random_state``. Weight init, dropout and attention dropout draw from torch's global
+  generators, so training runs inside :func:`torch.random.fork_rng`, seeded from
+  ``random_state``: the caller's global RNG state is saved before and restored after,
+  untouched (the library never reseeds it for good);
+- :func:`length_batches`: padding-aware batching (rows of similar length together);
+- :class:`TorchEstimatorMixin`: the training loop (early stopping on a validation
+  score with patience, best weights restored, tqdm progress, bf16 autocast) and
+  CPU-safe pickling (a model fitted on a GPU unpickles on a CPU-only host).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "TorchEstimatorMixin",
+    "forked_torch_rng",
+    "length_batches",
+    "resolve_device",
+    "seed_from_random_state",
+]
+
+logger = logging.getLogger("iadsr_sk")
+
+_DEVICE_CHOICES = "'cpu', 'cuda', 'cuda:N' (N = GPU index), 'auto' or a torch.device"
+
+
+def resolve_device(device, *, on_missing_cuda: str = "raise") -> torch.device:
+    """Turn a ``device`` parameter into a :class:`torch.device`.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"`` (CUDA when available, else
+        CPU) or a :class:`torch.device` of type cpu or cuda.
+    on_missing_cuda : {"raise", "warn"}
+        What to do when CUDA is asked for but not available: raise a
+        :class:`ValueError` (fitting), or warn and use the CPU (unpickling).
+
+    Returns
+    -------
+    torch.device
+    """
+    if isinstance(device, torch.device):
+        spec = str(device)
+    elif isinstance(device, str):
+        spec = device.strip().lower()
+    else:
+        raise TypeError(
+            f"device must be a string or torch.device, got {type(device).__name__}"
+        )
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(spec)
+    except RuntimeError:
+        raise ValueError(
+            f"unknown device {device!r}; valid choices: {_DEVICE_CHOICES}"
+        ) from None
+    if resolved.type == "cpu":
+        return torch.device("cpu")
+    if resolved.type != "cuda":
+        raise ValueError(f"unknown device {device!r}; valid choices: {_DEVICE_CHOICES}")
+    if not torch.cuda.is_available():
+        reason = (
+            "this torch build has no CUDA support"
+            if torch.version.cuda is None
+            else "no CUDA GPU is visible"
+        )
+        message = (
+            f"device={device!r} was requested but CUDA is not available ({reason}, "
+            f"torch {torch.__version__}); use device='cpu' or device='auto'"
+        )
+        if on_missing_cuda == "warn":
+            warnings.warn(message + "; using the CPU", RuntimeWarning, stacklevel=3)
+            return torch.device("cpu")
+        raise ValueError(message)
+    index = resolved.index if resolved.index is not None else torch.cuda.current_device()
+    if index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r}: there are only {torch.cuda.device_count()} CUDA devices"
+        )
+    return torch.device("cuda", index)
+
+
+def seed_from_random_state(random_state) -> int:
+    """A 63-bit seed drawn from ``random_state`` (None, int or RandomState).
+
+    ``None`` gives a fresh seed from the OS entropy pool on every call.
+    """
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**63 - 1))
+    return int(check_random_state(random_state).randint(0, 2**31 - 1))
+
+
+@contextlib.contextmanager
+def forked_torch_rng(seed: int, device: torch.device):
+    """Run a block on torch's global generators seeded with ``seed``, then restore them.
+
+    The CPU generator (and, for a CUDA ``device``, that device's generator) is saved,
+    seeded, and restored on exit, so the caller's random stream is left as it was.
+    """
+    cuda_devices = [device.index] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices, device_type="cuda"):
+        torch.random.default_generator.manual_seed(seed)
+        if cuda_devices:
+            torch.cuda.default_generators[device.index].manual_seed(seed)
+        yield
+
+
+def length_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None = None
+) -> list[np.ndarray]:
+    """Row indices in batches of similar length, so that padding stays small.
+
+    Rows are sorted by length; with ``rng`` (training) rows of equal length are
+    shuffled and so is the order of the batches, without ``rng`` (inference) the
+    order is deterministic.
+
+    Parameters
+    ----------
+    lengths : ndarray of int of shape (n_rows,)
+    batch_size : int
+    rng : numpy.random.Generator, optional
+
+    Returns
+    -------
+    list of ndarray of int
+    """
+    lengths = np.asarray(lengths)
+    if rng is None:
+        order = np.argsort(lengths, kind="stable")
+    else:
+        order = np.lexsort((rng.random(lengths.size), lengths))
+    batches = [order[i : i + batch_size] for i in range(0, order.size, batch_size)]
+    if rng is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+class TorchEstimatorMixin:
+    """Training loop and pickling for estimators holding a torch ``module_``.
+
+    The estimator provides the parameters ``device``, ``mixed_precision``,
+    ``random_state`` and ``verbose``, and calls :meth:`_train_loop` from ``fit``. It
+    sets ``module_``, ``optimizer_`` and ``device_``; the loop sets ``history_``,
+    ``best_epoch_``, ``n_epochs_`` and ``seconds_per_epoch_``.
+    """
+
+    #: fitted attributes holding torch modules: moved to the CPU when pickled
+    _torch_modules = ("module_",)
+    #: what the loop monitors (higher is better)
+    _monitor = "valid_ndcg@10"
+
+    # ------------------------------------------------------------------ device
+    def _autocast(self):
+        """bf16 autocast on ``device_`` when ``mixed_precision`` is on, else a no-op."""
+        return torch.autocast(
+            device_type=self.device_.type,
+            dtype=torch.bfloat16,
+            enabled=bool(self.mixed_precision),
+        )
+
+    # -------------------------------------------------------------- training loop
+    def _train_loop(
+        self,
+        *,
+        make_batches: Callable[[np.random.Generator], Iterable],
+        batch_loss: Callable[[object], tuple[torch.Tensor, int]],
+        validate: Callable[[], dict] | None,
+        max_epochs: int,
+        patience: int | None,
+        rng: np.random.Generator,
+    ) -> None:
+        """Train ``module_`` with ``optimizer_``; early stopping on ``_monitor``.
+
+        Parameters
+        ----------
+        make_batches : callable
+            ``make_batches(rng)`` -> the batches of one epoch.
+        batch_loss : callable
+            ``batch_loss(batch)`` -> ``(mean loss tensor, number of trained
+            positions)``; it runs under autocast when ``mixed_precision`` is on.
+        validate : callable or None
+            ``validate()`` -> dict of validation metrics (containing ``_monitor``),
+            run after every epoch in eval mode. ``None``: no early stopping, the last
+            epoch's weights are kept.
+        max_epochs, patience : int
+            Stop after ``max_epochs``, or after ``patience`` epochs in a row without a
+            better validation score; the best epoch's weights are then restored.
+        """
+        from tqdm.auto import tqdm
+
+        module, optimizer = self.module_, self.optimizer_
+        verbose = int(self.verbose or 0)
+        self.history_ = []
+        best_score, best_epoch, best_state = -math.inf, 0, None
+        epochs = tqdm(
+            range(1, max_epochs + 1),
+            desc=type(self).__name__,
+            unit="epoch",
+            disable=verbose < 1,
+            leave=True,
+        )
+        for epoch in epochs:
+            module.train()
+            batches = list(make_batches(rng))
+            started = time.perf_counter()
+            total_loss = torch.zeros((), device=self.device_)
+            n_positions = 0
+            for batch in tqdm(
+                batches, desc=f"epoch {epoch}", leave=False, disable=verbose < 2
+            ):
+                with self._autocast():
+                    loss, n = batch_loss(batch)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total_loss += loss.detach().float() * n
+                n_positions += n
+            mean_loss = float(total_loss) / max(n_positions, 1)  # one sync per epoch
+            if self.device_.type == "cuda":
+                torch.cuda.synchronize(self.device_)
+            seconds = time.perf_counter() - started
+            if not math.isfinite(mean_loss):
+                raise FloatingPointError(
+                    f"the training loss became {mean_loss} at epoch {epoch}; lower "
+                    "learning_rate or turn mixed_precision off"
+                )
+            record = {
+                "epoch": epoch,
+                "loss": mean_loss,
+                "n_positions": n_positions,
+                "seconds": seconds,
+                "positions_per_second": n_positions / max(seconds, 1e-9),
+            }
+            if validate is not None:
+                module.eval()
+                valid_started = time.perf_counter()
+                record.update(validate())
+                record["valid_seconds"] = time.perf_counter() - valid_started
+            self.history_.append(record)
+            score = record.get(self._monitor, math.nan)
+            if validate is None or score > best_score:
+                best_score, best_epoch = score, epoch
+                if validate is not None:
+                    best_state = {
+                        k: v.detach().clone() for k, v in module.state_dict().items()
+                    }
+            epochs.set_postfix(
+                loss=f"{mean_loss:.4f}",
+                **({self._monitor: f"{score:.4f}", "best": best_epoch} if validate else {}),
+            )
+            logger.debug("epoch %d: %s", epoch, record)
+            if (
+                validate is not None
+                and patience is not None
+                and epoch - best_epoch >= patience
+            ):
+                break
+        epochs.close()
+        if best_state is not None:
+            module.load_state_dict(best_state)
+        module.eval()
+        self.best_epoch_ = best_epoch
+        self.n_epochs_ = len(self.history_)
+        self.seconds_per_epoch_ = float(np.mean([r["seconds"] for r in self.history_]))
+
+    # ---------------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        for name in self._torch_modules:
+            module = state.get(name)
+            if module is not None and any(
+                t.device.type != "cpu" for t in (*module.parameters(), *module.buffers())
+            ):
+                state[name] = copy.deepcopy(module).to("cpu")
+        optimizer = state.pop("optimizer_", None)
+        if optimizer is not None:
+            state["_optimizer_pickle"] = {
+                "class": type(optimizer),
+                "defaults": optimizer.defaults,
+                "state_dict": _to_cpu(optimizer.state_dict()),
+            }
+        if "device_" in state:
+            state["device_"] = torch.device("cpu")
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved_optimizer = state.pop("_optimizer_pickle", None)
+        super().__setstate__(state)
+        if "device_" not in state:
+            return
+        # the device is re-resolved on the host that loads the model: a model fitted
+        # on a GPU loads on a CPU-only machine (with a warning)
+        self.device_ = resolve_device(self.device, on_missing_cuda="warn")
+        for name in self._torch_modules:
+            if getattr(self, name, None) is not None:
+                getattr(self, name).to(self.device_)
+        if saved_optimizer is not None and getattr(self, "module_", None) is not None:
+            optimizer = saved_optimizer["class"](
+                self.module_.parameters(), **saved_optimizer["defaults"]
+            )
+            optimizer.load_state_dict(saved_optimizer["state_dict"])
+            self.optimizer_ = optimizer
+
+
+def _to_cpu(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu")
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value

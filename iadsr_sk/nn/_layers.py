@@ -1,0 +1,206 @@
+"""The backbone interface and the layers the backbones share (pure torch).
+
+Input convention of every backbone
+----------------------------------
+``items`` is a ``LongTensor`` of shape ``(batch, T)``: index 0 is padding, a real item
+with internal code ``c`` is ``c + 1`` (so item tables have ``n_items + 1`` rows, row 0
+being padding). Rows are **right-padded**: a history of length ``n`` fills columns
+``0 .. n - 1`` (oldest first, the most recent item in column ``n - 1``) and the padding
+follows it.
+
+Every backbone is **causal**: the state at column ``t`` depends on ``items[:, : t + 1]``
+only. With right padding this means padding never reaches a real position, whatever
+the batch's width, so the states of a history do not depend on what it is batched with
+(tests check it for every backbone).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = [
+    "CausalSelfAttention",
+    "FeedForward",
+    "SequentialBackbone",
+    "gather_last",
+    "padding_mask",
+]
+
+
+def padding_mask(items: torch.Tensor) -> torch.Tensor:
+    """``(B, T, 1)`` float mask: 1 at real items, 0 at padding."""
+    return items.gt(0).unsqueeze(-1)  # (B, T, 1)
+
+
+def gather_last(hidden: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """State at the last real position of each right-padded row.
+
+    Parameters
+    ----------
+    hidden : Tensor of shape (B, T, H)
+    lengths : LongTensor of shape (B,)
+        Number of real items per row (>= 1).
+
+    Returns
+    -------
+    Tensor of shape (B, H)
+    """
+    index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, hidden.size(-1))  # (B, 1, H)
+    return hidden.gather(1, index).squeeze(1)  # (B, H)
+
+
+class SequentialBackbone(nn.Module):
+    """Base class of next-item backbones: items ``(B, T)`` -> states ``(B, T, H)``.
+
+    Subclasses implement :meth:`forward`; they inherit the item table and
+    :meth:`score`. A module of your own plugs into the estimators if it has the same
+    interface: ``forward(items) -> hidden``, ``score(hidden) -> logits``,
+    ``item_embedding`` (an ``nn.Embedding(n_items + 1, H, padding_idx=0)``) and the
+    attributes ``n_items`` and ``hidden_size`` (``item_logits`` is optional); it must
+    be causal (see the module
+    notes) so that padding does not change real positions.
+
+    Parameters
+    ----------
+    n_items : int
+        Catalog size (without the padding row).
+    hidden_size : int
+        Width ``H`` of the item embeddings and of the states.
+
+    Attributes
+    ----------
+    item_embedding : nn.Embedding of shape (n_items + 1, hidden_size)
+        Row 0 is padding and stays zero.
+    padding_side : str
+        ``"right"``: the only layout the backbones here accept.
+    """
+
+    padding_side = "right"
+
+    def __init__(self, n_items: int, hidden_size: int):
+        super().__init__()
+        if n_items < 1:
+            raise ValueError(f"n_items must be >= 1, got {n_items}")
+        if hidden_size < 1:
+            raise ValueError(f"hidden_size must be >= 1, got {hidden_size}")
+        self.n_items = int(n_items)
+        self.hidden_size = int(hidden_size)
+        self.item_embedding = nn.Embedding(n_items + 1, hidden_size, padding_idx=0)
+
+    def forward(self, items: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def score(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Logits of every item (dot product with the item table).
+
+        Parameters
+        ----------
+        hidden : Tensor of shape (..., H)
+
+        Returns
+        -------
+        Tensor of shape (..., n_items + 1)
+            Column ``c + 1`` scores item code ``c``; column 0 (padding) is ``-inf``.
+        """
+        return F.pad(self.item_logits(hidden), (1, 0), value=float("-inf"))
+
+    def item_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Logits of the real items only: ``score(hidden)[..., 1:]`` without the copy.
+
+        The estimators call it when a module has it (the fast path of full-softmax
+        training: no padding column to mask), else they slice :meth:`score`.
+
+        Parameters
+        ----------
+        hidden : Tensor of shape (..., H)
+
+        Returns
+        -------
+        Tensor of shape (..., n_items)
+            Column ``c`` scores item code ``c``.
+        """
+        return F.linear(hidden, self.item_embedding.weight[1:])  # (..., n_items)
+
+    def embed_items(self, items: torch.Tensor) -> torch.Tensor:
+        """Item embeddings with padding forced to zero, ``(B, T) -> (B, T, H)``."""
+        return self.item_embedding(items) * padding_mask(items)  # (B, T, H)
+
+    def extra_repr(self) -> str:
+        return f"n_items={self.n_items}, hidden_size={self.hidden_size}"
+
+
+def init_normal_(module: nn.Module, std: float = 0.02, generator=None) -> None:
+    """RecBole-style init: N(0, std) weights, zero biases, unit LayerNorm, zero padding."""
+    for sub in module.modules():
+        if isinstance(sub, (nn.Linear, nn.Conv1d, nn.Embedding)):
+            nn.init.normal_(sub.weight, 0.0, std, generator=generator)
+            if getattr(sub, "bias", None) is not None:
+                nn.init.zeros_(sub.bias)
+            if isinstance(sub, nn.Embedding) and sub.padding_idx is not None:
+                with torch.no_grad():
+                    sub.weight[sub.padding_idx].zero_()
+        elif isinstance(sub, nn.LayerNorm):
+            nn.init.ones_(sub.weight)
+            nn.init.zeros_(sub.bias)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where position ``t`` sees positions ``<= t`` only.
+
+    Causality is all the masking right-padded rows need: real positions never attend
+    to the padding that follows them.
+    """
+
+    def __init__(self, hidden_size: int, n_heads: int, dropout: float):
+        super().__init__()
+        if hidden_size % n_heads:
+            raise ValueError(
+                f"hidden_size ({hidden_size}) must be a multiple of n_heads ({n_heads})"
+            )
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
+        self.out = nn.Linear(hidden_size, hidden_size)
+
+    def forward(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        B, T, H = query.shape
+        d = H // self.n_heads
+        w_q, w_kv = self.qkv.weight.split([H, 2 * H])
+        b_q, b_kv = self.qkv.bias.split([H, 2 * H])
+        q = F.linear(query, w_q, b_q)  # (B, T, H)
+        k, v = F.linear(context, w_kv, b_kv).chunk(2, dim=-1)  # (B, T, H) each
+        q, k, v = (x.view(B, T, self.n_heads, d).transpose(1, 2) for x in (q, k, v))
+        attended = F.scaled_dot_product_attention(
+            q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0
+        )  # (B, heads, T, d)
+        return self.out(attended.transpose(1, 2).reshape(B, T, H))  # (B, T, H)
+
+
+class FeedForward(nn.Module):
+    """Position-wise two-layer network with dropout (no residual, no norm)."""
+
+    def __init__(self, hidden_size: int, inner_size: int, dropout: float, act: str):
+        super().__init__()
+        self.fc1 = nn.Linear(hidden_size, inner_size)
+        self.fc2 = nn.Linear(inner_size, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.act = {"relu": F.relu, "gelu": F.gelu}[act]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(self.act(self.fc1(x)))  # (B, T, inner)
+        return self.dropout(self.fc2(x))  # (B, T, H)
+
+
+def check_width(items: torch.Tensor, max_len: int, name: str) -> None:
+    """Raise if a positional backbone gets more columns than it has positions."""
+    if items.dim() != 2:
+        raise ValueError(
+            f"{name} expects items of shape (batch, T), got {tuple(items.shape)}"
+        )
+    if items.size(1) > max_len:
+        raise ValueError(
+            f"{name} was built for max_len={max_len} positions; got {items.size(1)} "
+            "columns (keep the most recent max_len items)"
+        )
