@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .experiment import DENOISERS, REPORT_KEYS, DenoisingRun, run_denoising
+from .experiment import (
+    DENOISERS,
+    REPORT_KEYS,
+    DenoisingRun,
+    make_recommender,
+    run_denoising,
+)
 
 logger = logging.getLogger("iadsr_sk")
 
@@ -168,18 +174,7 @@ def _make_model(args):
         return MostPopular()
     if args.model == "markov":
         return MarkovChain()
-    from .collaborative import SequentialRecommender
-
-    params = dict(
-        backbone=args.model,
-        max_len=args.max_len,
-        random_state=args.seed,
-        device=args.device,
-        verbose=0 if args.quiet else 1,
-    )
-    if args.max_epochs is not None:
-        params["max_epochs"] = args.max_epochs
-    return SequentialRecommender(**params)
+    return make_recommender(_denoising_run(args))
 
 
 def format_table(rows: list[dict], splits=("test",), keys=REPORT_KEYS) -> str:
@@ -265,13 +260,8 @@ def run(args) -> dict:
     return result
 
 
-def _run_denoising(args, name: str, seqs, started: float) -> dict:
-    if args.model in FLOOR_MODELS:
-        raise ValueError(
-            f"--denoiser/--noise-rate need a neural recommender (--model one of "
-            f"{', '.join(NEURAL_MODELS)}); {args.model!r} has no hidden states"
-        )
-    run = DenoisingRun(
+def _denoising_run(args) -> DenoisingRun:
+    return DenoisingRun(
         model=args.model,
         denoiser=args.denoiser,
         seed=args.seed,
@@ -288,6 +278,15 @@ def _run_denoising(args, name: str, seqs, started: float) -> dict:
         threshold=args.threshold,
         verbose=0 if args.quiet else 1,
     )
+
+
+def _run_denoising(args, name: str, seqs, started: float) -> dict:
+    if args.model in FLOOR_MODELS:
+        raise ValueError(
+            f"--denoiser/--noise-rate need a neural recommender (--model one of "
+            f"{', '.join(NEURAL_MODELS)}); {args.model!r} has no hidden states"
+        )
+    run = _denoising_run(args)
     result = {"dataset": name, **run_denoising(seqs, run)}
     result["total_seconds"] = round(time.perf_counter() - started, 3)
     result["peak_rss_mb"] = round(_peak_rss_mb(), 1)

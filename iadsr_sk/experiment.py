@@ -24,7 +24,13 @@ from .data._noise import inject_noise
 from .data._sequences import Sequences
 from .data._split import leave_one_out_split
 
-__all__ = ["DENOISERS", "DenoisingRun", "cold_item_mask", "run_denoising"]
+__all__ = [
+    "DENOISERS",
+    "DenoisingRun",
+    "cold_item_mask",
+    "make_recommender",
+    "run_denoising",
+]
 
 logger = logging.getLogger("iadsr_sk")
 
@@ -76,7 +82,8 @@ def cold_item_mask(train: Sequences, share: float = 0.2) -> np.ndarray:
     return cold
 
 
-def _recommender(run: DenoisingRun):
+def make_recommender(run: DenoisingRun):
+    """The SequentialRecommender a run trains (both before and after denoising)."""
     from .collaborative import SequentialRecommender
 
     params = dict(
@@ -156,7 +163,7 @@ def run_denoising(seqs: Sequences, run: DenoisingRun) -> dict:
             upstream = semantic.fit(train).transform(train)
         logger.info("stage 1, collaborative view (%s)", run.model)
         encoder = CollaborativeEncoder.from_recommender(
-            _recommender(run).fit(train, eval_set=eval_set)
+            make_recommender(run).fit(train, eval_set=eval_set)
         )
         # the Stage-1 recommender trained on the raw (noisy) histories: the baseline
         result["baseline_test"] = _metrics(
@@ -205,7 +212,7 @@ def run_denoising(seqs: Sequences, run: DenoisingRun) -> dict:
     )
 
     logger.info("training %s on the %s histories", run.model, run.denoiser)
-    model = _recommender(run)
+    model = make_recommender(run)
     fit_started = time.perf_counter()
     model.fit(denoised, eval_set=eval_set)
     fit_seconds = time.perf_counter() - fit_started

@@ -73,3 +73,49 @@ def test_cli_reports_too_short_users(tmp_path, capsys):
     path.write_text("a 1 2\nb 1\n", encoding="utf-8")
     assert main(["run", "--sequences", str(path), "-q"]) == 2
     assert "no user has at least 3 items" in capsys.readouterr().err
+
+
+def test_run_neural_model_and_denoiser_flags(logs, tmp_path):
+    out = tmp_path / "gru.json"
+    args = [
+        "run",
+        "--sequences",
+        str(logs),
+        "--model",
+        "gru4rec",
+        "--max-epochs",
+        "1",
+        "--max-len",
+        "5",
+        "--out",
+        str(out),
+        "-q",
+    ]
+    assert main(args) == 0
+    result = json.loads(out.read_text())
+    assert result["epochs"] == 1 and result["n_train_sequences"] > 0
+    assert result["seconds_per_epoch"] > 0
+    out = tmp_path / "random.json"
+    assert (
+        main(
+            [
+                *args[:-3],
+                "--denoiser",
+                "random",
+                "--drop-rate",
+                "0.2",
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    result = json.loads(out.read_text())
+    assert result["denoiser"] == "random" and 0 < result["removed_fraction"] < 0.5
+    assert (
+        main(
+            ["run", "--sequences", str(logs), "--model", "pop", "--denoiser", "iadsr", "-q"]
+        )
+        == 2
+    )
