@@ -40,20 +40,18 @@ class TopicVectors(TransformerMixin, BaseEstimator):
         return out
 
 
+# the Stage-1 encoder and the final recommender train the same small backbone
+TINY_BACKBONE = dict(
+    hidden_size=16, max_len=8, max_epochs=3, patience=None, validation=None, random_state=0
+)
+
+
 def make_pipeline(with_recommender=False):
     steps = [
         ("semantic", TopicVectors()),
         (
             "collaborative",
-            CollaborativeEncoder(
-                "gru4rec",
-                hidden_size=16,
-                max_len=8,
-                max_epochs=3,
-                patience=None,
-                validation=None,
-                random_state=0,
-            ),
+            CollaborativeEncoder("gru4rec", **TINY_BACKBONE),
         ),
         ("align", InterestAligner(n_epochs=3, random_state=0, learning_rate=3e-3)),
         ("denoise", SequenceDenoiser()),
@@ -62,15 +60,7 @@ def make_pipeline(with_recommender=False):
         steps.append(
             (
                 "recommend",
-                SequentialRecommender(
-                    "gru4rec",
-                    hidden_size=16,
-                    max_len=8,
-                    max_epochs=3,
-                    patience=None,
-                    validation=None,
-                    random_state=0,
-                ),
+                SequentialRecommender("gru4rec", **TINY_BACKBONE),
             )
         )
     return Pipeline(steps)
