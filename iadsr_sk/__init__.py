@@ -27,6 +27,9 @@ _EXPORTS = {
     "SemanticEmbedder": "iadsr_sk.semantic",
     "CollaborativeEncoder": "iadsr_sk.collaborative",
     "SequentialRecommender": "iadsr_sk.collaborative",
+    "InterestAligner": "iadsr_sk.denoising",
+    "SequenceDenoiser": "iadsr_sk.denoising",
+    "RandomDropper": "iadsr_sk.denoising",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
