@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import resource
 import sys
 import time
 from pathlib import Path
@@ -51,8 +52,16 @@ def main(argv=None) -> int:
     parser.add_argument("--noise-rate", type=float, default=0.0)
     parser.add_argument("--clean-reference", action="store_true")
     parser.add_argument("--ablations", nargs="*", default=["collab-only", "random"])
+    parser.add_argument("--tag", default="", help="suffix of the results file names")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--align-epochs", type=int, default=3)
+    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument(
+        "--retrain-ablations",
+        action="store_true",
+        help="also retrain a recommender on the ablations' histories (default: audit "
+        "their removals only)",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--embedding-cache", default=".iadsr_cache")
     parser.add_argument("--out", default="benchmarks/results/denoising")
@@ -64,7 +73,7 @@ def main(argv=None) -> int:
         stream=sys.stderr,
     )
 
-    out = Path(args.out)
+    out = Path(args.out + args.tag)
     out.parent.mkdir(parents=True, exist_ok=True)
     records = []
     for dataset in args.datasets:
@@ -78,17 +87,25 @@ def main(argv=None) -> int:
                     device=args.device,
                     max_epochs=args.max_epochs,
                     align_epochs=args.align_epochs,
+                    threshold=args.threshold,
                     embedding_cache=args.embedding_cache,
                     verbose=0,
                 )
                 started = time.perf_counter()
-                iadsr = run_denoising(seqs, DenoisingRun(denoiser="iadsr", **common))
+                # the Stage-1 recommender (trained on the raw histories, the baseline)
+                # is shared by IADSR and its ablations
+                stage1: dict = {}
+                iadsr = run_denoising(
+                    seqs, DenoisingRun(denoiser="iadsr", **common), stage1_cache=stage1
+                )
                 record = {
                     "dataset": dataset,
                     "backbone": backbone,
                     "seed": seed,
                     "iadsr": iadsr,
                     "seconds": time.perf_counter() - started,
+                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                    / 1024,
                 }
                 for ablation in args.ablations:
                     extra = (
@@ -96,8 +113,11 @@ def main(argv=None) -> int:
                         if ablation == "random"
                         else {}
                     )
+                    retrain = args.retrain_ablations or ablation == "random"
                     record[ablation] = run_denoising(
-                        seqs, DenoisingRun(denoiser=ablation, **common, **extra)
+                        seqs,
+                        DenoisingRun(denoiser=ablation, retrain=retrain, **common, **extra),
+                        stage1_cache=stage1,
                     )
                 if args.clean_reference and args.noise_rate > 0:
                     clean = dict(common, noise_rate=0.0)
@@ -148,6 +168,23 @@ def main(argv=None) -> int:
                     else "- |"
                 )
             )
+    lines += [
+        "",
+        "| dataset | backbone | Stage-2 windows/s | whole-method seconds | peak RSS (MB) |",
+        "|---|---|---|---|---|",
+    ]
+    for dataset in args.datasets:
+        for backbone in args.backbones:
+            rs = [
+                r for r in records if r["dataset"] == dataset and r["backbone"] == backbone
+            ]
+            if rs:
+                speed = [r["iadsr"]["align_sequences_per_second"] for r in rs]
+                lines.append(
+                    f"| {dataset} | {backbone} | {_mean_std(speed)} | "
+                    f"{_mean_std([r['iadsr']['denoise_seconds'] for r in rs])} | "
+                    f"{max(r['peak_rss_mb'] for r in rs):.0f} |"
+                )
     if args.noise_rate > 0:
         lines += [
             "",

@@ -30,6 +30,7 @@ _EXPORTS = {
     "InterestAligner": "iadsr_sk.denoising",
     "SequenceDenoiser": "iadsr_sk.denoising",
     "RandomDropper": "iadsr_sk.denoising",
+    "make_iadsr_pipeline": "iadsr_sk.pipeline",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

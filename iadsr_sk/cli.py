@@ -16,6 +16,7 @@ import numpy as np
 from . import __version__
 from .experiment import (
     DENOISERS,
+    PRESETS,
     REPORT_KEYS,
     DenoisingRun,
     make_recommender,
@@ -107,7 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     run.add_argument(
-        "--max-len", type=_positive_int, default=50, help="history length (default 50)"
+        "--max-len",
+        type=_positive_int,
+        help="history length (default 50; 31 with --preset faithful)",
+    )
+    run.add_argument(
+        "--preset",
+        default="default",
+        choices=tuple(PRESETS),
+        help="'faithful': the released IADSR scripts' settings (history length 31, "
+        "last-position training, prefix texts) where not set explicitly",
     )
     run.add_argument(
         "--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)"
@@ -141,7 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="default",
         help="language model: 'default' (all-MiniLM-L6-v2, offline) or a local folder",
     )
-    den.add_argument("--semantic-mode", default="item", choices=("item", "prefix"))
+    den.add_argument(
+        "--semantic-mode",
+        choices=("item", "prefix"),
+        help="semantic interests from item texts (default) or history prefixes",
+    )
     den.add_argument("--embedding-cache", help="folder for the embedding cache")
     den.add_argument(
         "--align-epochs", type=_positive_int, default=3, help="Stage-2 epochs (default 3)"
@@ -216,7 +230,8 @@ def run(args) -> dict:
     )
     if args.denoiser != "none" or args.noise_rate > 0:
         return _run_denoising(args, name, seqs, started)
-    split = leave_one_out_split(seqs, max_len=args.max_len)
+    max_len = _denoising_run(args).max_len
+    split = leave_one_out_split(seqs, max_len=max_len)
     logger.info(
         "leave-one-out: %d users (%d too short, left out)",
         split.n_users,
@@ -243,7 +258,8 @@ def run(args) -> dict:
         "model": args.model,
         "denoiser": None,
         "seed": args.seed,
-        "max_len": args.max_len,
+        "max_len": max_len,
+        "preset": args.preset,
         "valid": {k: valid[k] for k in REPORT_KEYS},
         "test": {k: test[k] for k in REPORT_KEYS},
         "fit_seconds": round(fit_seconds, 3),
@@ -276,8 +292,9 @@ def _denoising_run(args) -> DenoisingRun:
         max_epochs=args.max_epochs,
         align_epochs=args.align_epochs,
         threshold=args.threshold,
+        preset=args.preset,
         verbose=0 if args.quiet else 1,
-    )
+    ).resolved()
 
 
 def _run_denoising(args, name: str, seqs, started: float) -> dict:

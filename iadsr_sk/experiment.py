@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from .data._split import leave_one_out_split
 
 __all__ = [
     "DENOISERS",
+    "PRESETS",
     "DenoisingRun",
     "cold_item_mask",
     "make_recommender",
@@ -55,20 +56,53 @@ class DenoisingRun:
     model: str = "sasrec"
     denoiser: str = "iadsr"
     seed: int = 0
-    max_len: int = 50
+    max_len: int | None = None
     noise_rate: float = 0.0
     noise_mode: str = "replace"
     test_input: str = "raw"
     drop_rate: float | None = None
     device: str = "cpu"
     embedder: str = "default"
-    semantic_mode: str = "item"
+    semantic_mode: str | None = None
     embedding_cache: str | None = None
     max_epochs: int | None = None
     align_epochs: int = 3
     threshold: float = 0.5
+    preset: str = "default"
+    retrain: bool = True
     verbose: int = 1
     recommender_params: dict = field(default_factory=dict)
+
+    def resolved(self) -> DenoisingRun:
+        """These settings with the preset's values where a field was left ``None``
+        (``"faithful"``: the released scripts' history length 31, last-position
+        training and prefix texts; ``"default"``: 50 items, all positions, item
+        texts). Values set explicitly always win."""
+        if self.preset not in PRESETS:
+            raise ValueError(
+                f"unknown preset {self.preset!r}; choose from {sorted(PRESETS)}"
+            )
+        settings = PRESETS[self.preset]
+        return replace(
+            self,
+            max_len=self.max_len or settings.get("max_len", 50),
+            semantic_mode=self.semantic_mode or settings.get("semantic_mode", "item"),
+            recommender_params={
+                **settings.get("recommender_params", {}),
+                **self.recommender_params,
+            },
+        )
+
+
+#: run-level settings of each preset (see DenoisingRun.resolved)
+PRESETS = {
+    "default": {},
+    "faithful": {
+        "max_len": 31,
+        "semantic_mode": "prefix",
+        "recommender_params": {"train_positions": "last"},
+    },
+}
 
 
 def cold_item_mask(train: Sequences, share: float = 0.2) -> np.ndarray:
@@ -86,6 +120,7 @@ def make_recommender(run: DenoisingRun):
     """The SequentialRecommender a run trains (both before and after denoising)."""
     from .collaborative import SequentialRecommender
 
+    run = run.resolved()
     params = dict(
         backbone=run.model,
         max_len=run.max_len,
@@ -104,11 +139,21 @@ def _metrics(model, inputs, targets) -> dict:
     return {k: result[k] for k in REPORT_KEYS}
 
 
-def run_denoising(seqs: Sequences, run: DenoisingRun) -> dict:
-    """Run one experiment; returns the results dictionary (the CLI's JSON)."""
+def run_denoising(
+    seqs: Sequences, run: DenoisingRun, *, stage1_cache: dict | None = None
+) -> dict:
+    """Run one experiment; returns the results dictionary (the CLI's JSON).
+
+    ``stage1_cache``: a dictionary shared by several runs on the same data (e.g. the
+    full method and its ablations): the Stage-1 recommender of a (model, seed,
+    noise, preset) combination is trained once and reused. With ``run.retrain``
+    false, the denoised histories are audited (removal rates, detection) but no
+    recommender is retrained on them.
+    """
     from .collaborative import CollaborativeEncoder
     from .denoising import InterestAligner, RandomDropper, SequenceDenoiser
 
+    run = run.resolved()
     if run.denoiser not in DENOISERS:
         raise ValueError(
             f"unknown denoiser {run.denoiser!r}; choose from {sorted(DENOISERS)}"
@@ -161,10 +206,22 @@ def run_denoising(seqs: Sequences, run: DenoisingRun) -> dict:
                 "stage 1, semantic view (%s, %s mode)", run.embedder, run.semantic_mode
             )
             upstream = semantic.fit(train).transform(train)
-        logger.info("stage 1, collaborative view (%s)", run.model)
-        encoder = CollaborativeEncoder.from_recommender(
-            make_recommender(run).fit(train, eval_set=eval_set)
+        key = (
+            run.model,
+            run.seed,
+            run.noise_rate,
+            run.noise_mode,
+            run.max_len,
+            run.max_epochs,
+            repr(sorted(run.recommender_params.items())),
         )
+        cache = {} if stage1_cache is None else stage1_cache
+        if key not in cache:
+            logger.info("stage 1, collaborative view (%s)", run.model)
+            cache[key] = make_recommender(run).fit(train, eval_set=eval_set)
+        else:
+            logger.info("stage 1, collaborative view (%s, trained before)", run.model)
+        encoder = CollaborativeEncoder.from_recommender(cache[key])
         # the Stage-1 recommender trained on the raw (noisy) histories: the baseline
         result["baseline_test"] = _metrics(
             encoder.recommender_, split.test_input, split.test_target
@@ -211,6 +268,23 @@ def run_denoising(seqs: Sequences, run: DenoisingRun) -> dict:
         100 * result["warm_item_removal_rate"],
     )
 
+    result.update(
+        {
+            "n_users": len(seqs),
+            "n_items": seqs.n_items,
+            "n_interactions": seqs.n_interactions,
+            "model": run.model,
+            "seed": run.seed,
+            "max_len": run.max_len,
+            "preset": run.preset,
+            "noise_rate": run.noise_rate,
+            "test_input": run.test_input,
+            "denoise_seconds": round(denoise_seconds, 3),
+        }
+    )
+    if not run.retrain:
+        result["total_seconds"] = round(time.perf_counter() - started, 3)
+        return result
     logger.info("training %s on the %s histories", run.model, run.denoiser)
     model = make_recommender(run)
     fit_started = time.perf_counter()
@@ -229,18 +303,9 @@ def run_denoising(seqs: Sequences, run: DenoisingRun) -> dict:
         result["test_denoised"] = denoised_test
     result.update(
         {
-            "n_users": len(seqs),
-            "n_items": seqs.n_items,
-            "n_interactions": seqs.n_interactions,
-            "model": run.model,
-            "seed": run.seed,
-            "max_len": run.max_len,
-            "noise_rate": run.noise_rate,
-            "test_input": run.test_input,
             "valid": _metrics(model, split.valid_input, split.valid_target),
             "test": denoised_test if run.test_input == "denoised" else raw_test,
             "fit_seconds": round(fit_seconds, 3),
-            "denoise_seconds": round(denoise_seconds, 3),
             "total_seconds": round(time.perf_counter() - started, 3),
             "device": str(model.device_),
             "epochs": int(model.n_epochs_),

@@ -95,7 +95,7 @@ class CollaborativeEncoder(TransformerMixin, BaseEstimator):
     ----------
     backbone, max_len, hidden_size, n_layers, n_heads, dropout, backbone_params, \
 batch_size, learning_rate, weight_decay, max_epochs, patience, validation, \
-window_stride, device, mixed_precision, random_state, verbose
+window_stride, train_positions, device, mixed_precision, random_state, verbose
         As in :class:`SequentialRecommender` (same defaults), which they configure.
 
     Attributes
@@ -156,6 +156,7 @@ window_stride, device, mixed_precision, random_state, verbose
         patience: int | None = 10,
         validation="last_item",
         window_stride: int | None = None,
+        train_positions: str = "all",
         device="cpu",
         mixed_precision: bool = False,
         random_state=None,
@@ -175,6 +176,7 @@ window_stride, device, mixed_precision, random_state, verbose
         self.patience = patience
         self.validation = validation
         self.window_stride = window_stride
+        self.train_positions = train_positions
         self.device = device
         self.mixed_precision = mixed_precision
         self.random_state = random_state

@@ -67,6 +67,34 @@ def training_windows(
     return first[row] + window_start, sizes, train_from
 
 
+def last_position_windows(
+    offsets: np.ndarray, lengths: np.ndarray, max_len: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One window per sequence: its last ``max_len`` inputs, trained on the last item.
+
+    The released IADSR scripts train this way (one target per user and epoch).
+    Returns ``starts``, ``sizes`` and ``train_from`` as :func:`training_windows`.
+    """
+    n_inputs = lengths - 1
+    usable = n_inputs >= 1
+    n_inputs, first = n_inputs[usable], offsets[:-1][usable]
+    sizes = np.minimum(n_inputs, max_len)
+    return first + n_inputs - sizes, sizes, sizes - 1
+
+
+def make_windows(
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    max_len: int,
+    stride: int,
+    train_positions: str = "all",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training windows for ``train_positions`` ``"all"`` or ``"last"``."""
+    if train_positions == "last":
+        return last_position_windows(offsets, lengths, max_len)
+    return training_windows(offsets, lengths, max_len, stride)
+
+
 def _ranks(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """0-based full-ranking rank of each target, pessimistic ties (as in metrics)."""
     target = logits.gather(1, targets.view(-1, 1))  # (B, 1)
@@ -128,6 +156,11 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
     window_stride : int, optional
         Step between the windows of a sequence longer than ``max_len``; default
         ``max_len // 2``.
+    train_positions : {"all", "last"}, default="all"
+        ``"all"``: every position of every history predicts its next item once per
+        epoch. ``"last"``: only the last item of each history is a target, read
+        from the ``max_len`` items before it (the released IADSR scripts; far
+        fewer targets per epoch).
     device : {"cpu", "cuda", "cuda:N", "auto"} or torch.device, default="cpu"
         Where to train and predict. ``"auto"`` picks CUDA when available.
     mixed_precision : bool, default=False
@@ -220,6 +253,7 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
             None,
         ],
         "window_stride": [Interval(Integral, 1, None, closed="left"), None],
+        "train_positions": [StrOptions({"all", "last"})],
         "device": [str, torch.device],
         "mixed_precision": ["boolean"],
         "random_state": ["random_state"],
@@ -246,6 +280,7 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
         patience: int | None = 10,
         validation="last_item",
         window_stride: int | None = None,
+        train_positions: str = "all",
         device="cpu",
         mixed_precision: bool = False,
         random_state=None,
@@ -265,6 +300,7 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
         self.patience = patience
         self.validation = validation
         self.window_stride = window_stride
+        self.train_positions = train_positions
         self.device = device
         self.mixed_precision = mixed_precision
         self.random_state = random_state
@@ -387,8 +423,12 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
         rng = np.random.default_rng(seed)
         train, valid_inputs, valid_targets = self._validation_data(seqs, eval_set, rng)
         stride = self.window_stride or max(self.max_len // 2, 1)
-        starts, sizes, train_from = training_windows(
-            train.offsets, train.lengths, self.max_len, min(stride, self.max_len)
+        starts, sizes, train_from = make_windows(
+            train.offsets,
+            train.lengths,
+            self.max_len,
+            min(stride, self.max_len),
+            self.train_positions,
         )
         if starts.size == 0:
             raise ValueError(

@@ -20,7 +20,7 @@ from .._base import (
     resolve_device,
     seed_from_random_state,
 )
-from ..collaborative._recommender import training_windows
+from ..collaborative._recommender import make_windows
 from ..data._sequences import Sequences
 from ..nn._alignment import (
     AlignmentHead,
@@ -240,13 +240,18 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
             sem_short = torch.as_tensor(sem_short_np, device=self.device_)
             sem_long = torch.as_tensor(sem_long_np, device=self.device_)
         stride = max(self.max_len_ // 2, 1)
-        starts, sizes, train_from = training_windows(
-            seqs.offsets, seqs.lengths, self.max_len_, stride
+        train_positions = getattr(recommender, "train_positions", "all")
+        starts, sizes, train_from = make_windows(
+            seqs.offsets, seqs.lengths, self.max_len_, stride, train_positions
         )
         if starts.size == 0:
             raise ValueError("no training sequence has 2 items or more")
         rows = np.searchsorted(seqs.offsets, starts, side="right") - 1
-        windows = np.stack([starts, sizes, train_from, rows], axis=1)  # (n_windows, 4)
+        # alignment and reconstruction see every position once an epoch, also when
+        # only the last position is a next-item target
+        align_from = np.zeros_like(train_from) if train_positions == "last" else train_from
+        # (n_windows, 5): start, size, first target column, row, first aligned column
+        windows = np.stack([starts, sizes, train_from, rows, align_from], axis=1)
         codes = recommender._device_codes(seqs)
         components = {}
 
@@ -304,6 +309,8 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         columns = torch.arange(items.size(1), device=device)
         # positions with a next item inside the window's sequence, trained once an epoch
         scored = valid & (columns >= train_from[:, None])  # (B, T)
+        align_from = torch.as_tensor(batch[:, 4], device=device)
+        aligned = valid & (columns >= align_from[:, None])  # (B, T)
         positions = torch.where(valid, index, 0)  # flat index into the interactions
         hidden, collab_long, sem_s, sem_l = self._batch_views(
             module, items, positions, rows, sem_short, sem_long
@@ -314,7 +321,7 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         zero = hidden.new_zeros(())
         loss_short = loss_long = loss_rec = zero
         if align and sem_s is not None:
-            h_pos, s_pos = hidden[scored], sem_s[scored]  # (N, H)
+            h_pos, s_pos = hidden[aligned], sem_s[aligned]  # (N, H)
             if h_pos.shape[0] > self.max_contrast_positions:
                 pick = torch.randperm(h_pos.shape[0], device=h_pos.device)[
                     : self.max_contrast_positions
@@ -332,7 +339,7 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
             )  # (B, T)
             recon = self.head_.decoder(mask.unsqueeze(-1) * hidden)  # (B, T, d)
             target = module.item_embedding(items)  # (B, T, d)
-            loss_rec = F.mse_loss(recon[scored], target[scored])
+            loss_rec = F.mse_loss(recon[aligned], target[aligned])
         loss = (
             loss_next
             + self.short_weight * loss_short
