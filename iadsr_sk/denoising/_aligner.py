@@ -315,8 +315,9 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         hidden, collab_long, sem_s, sem_l = self._batch_views(
             module, items, positions, rows, sem_short, sem_long
         )
-        targets = codes[index[scored] + 1]  # (N,) the next item of each scored position
-        logits = module.score(hidden[scored])  # (N, n_items + 1)
+        # (N,) the next item of each scored position, as a 0-based item code
+        targets = codes[index[scored] + 1] - 1
+        logits = recommender._item_logits(hidden[scored])  # (N, n_items)
         loss_next = F.cross_entropy(logits.float(), targets)
         zero = hidden.new_zeros(())
         loss_short = loss_long = loss_rec = zero

@@ -32,9 +32,10 @@ def info_nce(queries: torch.Tensor, keys: torch.Tensor, temperature: float = 0.1
             f"queries and keys must both be (N, H), got {tuple(queries.shape)} and "
             f"{tuple(keys.shape)}"
         )
-    q = F.normalize(queries, dim=-1)  # (N, H)
+    # dividing the (N, H) queries, not the (N, N) logits, by the temperature
+    q = F.normalize(queries, dim=-1) / temperature  # (N, H)
     k = F.normalize(keys, dim=-1)  # (N, H)
-    logits = q @ k.T / temperature  # (N, N)
+    logits = q @ k.T  # (N, N)
     labels = torch.arange(q.shape[0], device=q.device)
     return F.cross_entropy(logits, labels)
 

@@ -119,3 +119,17 @@ def test_run_neural_model_and_denoiser_flags(logs, tmp_path):
         )
         == 2
     )
+
+
+def test_run_faithful_preset(logs, tmp_path):
+    out = tmp_path / "faithful.json"
+    base = ["run", "--sequences", str(logs), "--model", "gru4rec", "--max-epochs", "1"]
+    assert main([*base, "--preset", "faithful", "--out", str(out), "-q"]) == 0
+    result = json.loads(out.read_text())
+    assert result["preset"] == "faithful" and result["max_len"] == 31
+    # one next-item target per training history (its last item)
+    assert result["n_train_sequences"] == 40
+    out = tmp_path / "explicit.json"
+    args = [*base, "--preset", "faithful", "--max-len", "4", "--out", str(out), "-q"]
+    assert main(args) == 0
+    assert json.loads(out.read_text())["max_len"] == 4  # an explicit value wins

@@ -98,3 +98,41 @@ def test_pipeline_with_recommender_scores_and_grid_search():
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     with pytest.raises(TypeError, match="no score_next"):
         make_ranking_scorer()(make_pipeline().fit(seqs), seqs)
+
+
+def test_grid_search_in_two_loky_workers_matches_one_process():
+    """GridSearchCV(n_jobs=2) under joblib's loky backend: every estimator pickles,
+    trains in a worker process and gives the same scores as in this process."""
+    from iadsr_sk.semantic import SemanticEmbedder
+
+    seqs, _ = topic_sequences(n_users=40)
+    topics = TopicVectors().fit(seqs)
+    table = (seqs.vocabulary.ids, topics.vectors_)
+
+    def pipeline():
+        return Pipeline(
+            [
+                ("semantic", SemanticEmbedder("precomputed", embeddings=table)),
+                ("collaborative", CollaborativeEncoder("gru4rec", **TINY_BACKBONE)),
+                ("align", InterestAligner(n_epochs=2, random_state=0)),
+                ("denoise", SequenceDenoiser()),
+                ("recommend", SequentialRecommender("gru4rec", **TINY_BACKBONE)),
+            ]
+        )
+
+    def search(n_jobs):
+        return GridSearchCV(
+            pipeline(),
+            {"denoise__threshold": [0.4, 0.6]},
+            cv=UserKFold(2, random_state=0),
+            scoring=make_ranking_scorer("ndcg", 10),
+            n_jobs=n_jobs,
+        ).fit(seqs)
+
+    parallel, serial = search(2), search(1)
+    np.testing.assert_allclose(
+        parallel.cv_results_["mean_test_score"],
+        serial.cv_results_["mean_test_score"],
+        rtol=1e-5,
+        atol=1e-7,
+    )
