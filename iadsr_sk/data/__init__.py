@@ -14,6 +14,7 @@ from ._readers import (
 from ._sequences import Sequences, as_sequences
 from ._split import LeaveOneOutSplit, UserKFold, leave_one_out_split, next_item_pairs
 from ._vocabulary import ItemVocabulary
+from ._writers import write_recbole
 
 __all__ = [
     "ItemCatalog",
@@ -35,4 +36,5 @@ __all__ = [
     "read_recbole",
     "read_sequences",
     "read_text_sequences",
+    "write_recbole",
 ]

@@ -51,9 +51,21 @@ def _fail(path, lineno: int | None, problem: str) -> ValueError:
 
 
 def _read_text(path) -> str:
-    """Read a UTF-8 file (a BOM is allowed); raise a clear error if it is not UTF-8."""
+    """Read a UTF-8 file (a BOM is allowed); raise a clear error if it is not UTF-8.
+
+    A NUL byte anywhere is an error too: no supported format has one, so the file is
+    binary (or UTF-16), and numpy strings would silently drop trailing NULs.
+    """
     path = Path(path)
     data = path.read_bytes()
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        # no text format here has NUL bytes; numpy's strings would silently drop them
+        lineno = data.count(b"\n", 0, nul) + 1
+        raise ValueError(
+            f"{path}, line {lineno}: the file holds a NUL byte (offset {nul}); it looks "
+            "like a binary (or UTF-16) file, but files must be UTF-8 text"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -681,6 +693,14 @@ def _from_rows(users: list, flat: list, lengths: list[int], item_text) -> Sequen
     return _assemble(user_codes, user_values, items, **_catalog_kwargs(item_text))
 
 
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def read_text_sequences(path: str | os.PathLike, *, item_text=None) -> Sequences:
     """Read lines ``user item item ...`` (whitespace separated, items in time order).
 
@@ -701,9 +721,17 @@ def read_text_sequences(path: str | os.PathLike, *, item_text=None) -> Sequences
     ------
     ValueError
         A line with a user but no items or a duplicate user (with the line number), an
-        empty file, or a file that is not UTF-8.
+        empty file, a file that holds JSON (read it with ``format="json"``), or a
+        file that is not UTF-8 text.
     """
     text = _read_text(path)
+    if text.lstrip()[:1] in ("{", "[") and _is_json(text):
+        raise _fail(
+            path,
+            text[: len(text) - len(text.lstrip())].count("\n") + 1,
+            "this looks like JSON, not lines 'user item item ...'; read it with "
+            "format='json' (--format json)",
+        )
     users, flat, lengths, seen = [], [], [], {}
     for lineno, line in enumerate(text.splitlines(), start=1):
         tokens = line.split()

@@ -137,7 +137,9 @@ class Sequences:
         for i, row in enumerate(histories):
             if isinstance(row, (str, bytes)) or not isinstance(row, Iterable):
                 raise TypeError(
-                    f"sequence {i} must be a list of item ids, got {type(row).__name__}"
+                    f"sequence {i} must be a list of item ids, got {type(row).__name__} "
+                    f"({row!r:.40}); pass a list of histories, e.g. [[1, 2, 3]] for one "
+                    "user"
                 )
             rows.append(row if isinstance(row, np.ndarray) else list(row))
         if not rows:
@@ -385,10 +387,20 @@ def as_sequences(
                     timestamps=seqs.timestamps,
                     catalog=seqs.catalog,
                 )
+    elif hasattr(X, "tocsr") and hasattr(X, "nnz"):  # scipy.sparse, without importing it
+        raise TypeError(
+            f"{what} is a sparse matrix; sparse input is not supported: pass sequences "
+            "as a Sequences object or a list of item-id lists"
+        )
     elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype != object:
         raise TypeError(
             f"{what} is a 2-d array; pass sequences as a Sequences object or a list "
             "of item-id lists (rows of a padded matrix are ambiguous)"
+        )
+    elif isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype != object:
+        raise TypeError(
+            f"{what} is a 1-d array of {X.dtype} values, not a list of histories; wrap "
+            "one history in a list ([history]) or pass a list of item-id lists"
         )
     elif isinstance(X, Sequence) or isinstance(X, np.ndarray) or hasattr(X, "__iter__"):
         if isinstance(X, (str, bytes, dict)):

@@ -66,7 +66,7 @@ def normalize_item_ids(values, *, what: str = "item ids") -> np.ndarray:
 
 
 class ItemVocabulary:
-    """A bijection between the user's item ids and codes ``0 .. n_items - 1``.
+    """A bijection between the user's item ids and codes ``0`` to ``n_items - 1``.
 
     Codes follow the sorted order of the ids, so two vocabularies built from the same
     set of ids are identical whatever order the ids came in.

@@ -257,8 +257,8 @@ def write_recbole(
     if (lengths == 0).any():
         row = int(np.flatnonzero(lengths == 0)[0])
         raise ValueError(
-            f"sequence {row} (user {users[row]!r}) is empty: a RecBole interaction file "
-            "cannot hold a user without interactions; drop the empty sequences first, "
+            f"sequence {row} (user {str(users[row])!r}) is empty: a RecBole interaction "
+            "file cannot hold a user without interactions; drop the empty sequences first, "
             "e.g. seqs[seqs.lengths > 0]"
         )
     unique_users, counts = np.unique(users, return_counts=True)
@@ -275,7 +275,7 @@ def write_recbole(
         if going_back.size:
             row = int(rows[going_back[0] + 1])
             raise ValueError(
-                f"the timestamps of sequence {row} (user {users[row]!r}) decrease at "
+                f"the timestamps of sequence {row} (user {str(users[row])!r}) decrease at "
                 f"position {int(within[going_back[0] + 1])}: sorting by time would "
                 "reorder its items; fix the timestamps or drop them "
                 "(seqs.with_codes(seqs.offsets, seqs.codes)) to write the sequence order"
