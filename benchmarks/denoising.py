@@ -51,8 +51,15 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--noise-rate", type=float, default=0.0)
     parser.add_argument("--clean-reference", action="store_true")
-    parser.add_argument("--ablations", nargs="*", default=["collab-only", "random"])
+    parser.add_argument(
+        "--ablations",
+        nargs="*",
+        default=["collab-only", "collab-only@rate", "random"],
+        help="collab-only: its own keep rule; collab-only@rate: dropping as many "
+        "positions as IADSR did; random: random drops at IADSR's rate",
+    )
     parser.add_argument("--tag", default="", help="suffix of the results file names")
+    parser.add_argument("--from-json", help="only write the tables of this results JSON")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--align-epochs", type=int, default=3)
     parser.add_argument("--threshold", type=float, default=0.5)
@@ -76,7 +83,11 @@ def main(argv=None) -> int:
     out = Path(args.out + args.tag)
     out.parent.mkdir(parents=True, exist_ok=True)
     records = []
-    for dataset in args.datasets:
+    if args.from_json:
+        # re-render the tables of finished runs (e.g. of an interrupted benchmark)
+        records = json.loads(Path(args.from_json).read_text())
+        args.seeds = sorted({r["seed"] for r in records})
+    for dataset in [] if args.from_json else args.datasets:
         seqs = load_dataset(dataset)
         for backbone in args.backbones:
             for seed in args.seeds:
@@ -108,15 +119,17 @@ def main(argv=None) -> int:
                     / 1024,
                 }
                 for ablation in args.ablations:
+                    # random drops, and collab-only is also audited, at IADSR's rate
                     extra = (
                         {"drop_rate": iadsr["removed_fraction"]}
-                        if ablation == "random"
+                        if ablation in ("random", "collab-only@rate")
                         else {}
                     )
                     retrain = args.retrain_ablations or ablation == "random"
+                    name = ablation.split("@")[0]
                     record[ablation] = run_denoising(
                         seqs,
-                        DenoisingRun(denoiser=ablation, retrain=retrain, **common, **extra),
+                        DenoisingRun(denoiser=name, retrain=retrain, **common, **extra),
                         stage1_cache=stage1,
                     )
                 if args.clean_reference and args.noise_rate > 0:
@@ -167,6 +180,38 @@ def main(argv=None) -> int:
                     if "collab-only" in rs[0]
                     else "- |"
                 )
+            )
+    lines += [
+        "",
+        "Cold-item audit (genuine items; cold = least popular 20%) and ablations:",
+        "",
+        "| dataset | backbone | IADSR removed | IADSR cold | IADSR warm | collab-only "
+        "removed | collab-only cold | collab-only@rate cold | random NDCG@10 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for dataset in args.datasets:
+        for backbone in args.backbones:
+            rs = [
+                r for r in records if r["dataset"] == dataset and r["backbone"] == backbone
+            ]
+            if not rs:
+                continue
+
+            def cell(run, key, rs=rs):
+                if not all(run in r for r in rs):
+                    return "-"
+                if key == "ndcg@10":
+                    return _mean_std([r[run]["test"]["ndcg@10"] for r in rs])
+                return _mean_std([r[run][key] for r in rs])
+
+            lines.append(
+                f"| {dataset} | {backbone} | {cell('iadsr', 'removed_fraction')} | "
+                f"{cell('iadsr', 'cold_item_removal_rate')} | "
+                f"{cell('iadsr', 'warm_item_removal_rate')} | "
+                f"{cell('collab-only', 'removed_fraction')} | "
+                f"{cell('collab-only', 'cold_item_removal_rate')} | "
+                f"{cell('collab-only@rate', 'cold_item_removal_rate')} | "
+                f"{cell('random', 'ndcg@10')} |"
             )
     lines += [
         "",
