@@ -100,38 +100,59 @@ def test_pipeline_with_recommender_scores_and_grid_search():
         make_ranking_scorer()(make_pipeline().fit(seqs), seqs)
 
 
+def _precomputed_grid_search(seqs, n_jobs):
+    """GridSearchCV over the whole method with a real (precomputed) semantic step."""
+    from iadsr_sk.semantic import SemanticEmbedder
+
+    table = (seqs.vocabulary.ids, TopicVectors().fit(seqs).vectors_)
+    pipe = Pipeline(
+        [
+            ("semantic", SemanticEmbedder("precomputed", embeddings=table)),
+            ("collaborative", CollaborativeEncoder("gru4rec", **TINY_BACKBONE)),
+            ("align", InterestAligner(n_epochs=2, random_state=0)),
+            ("denoise", SequenceDenoiser()),
+            ("recommend", SequentialRecommender("gru4rec", **TINY_BACKBONE)),
+        ]
+    )
+    return GridSearchCV(
+        pipe,
+        {"denoise__threshold": [0.4, 0.6]},
+        cv=UserKFold(2, random_state=0),
+        scoring=make_ranking_scorer("ndcg", 10),
+        n_jobs=n_jobs,
+    ).fit(seqs)
+
+
 def test_grid_search_in_two_loky_workers_matches_one_process():
     """GridSearchCV(n_jobs=2) under joblib's loky backend: every estimator pickles,
     trains in a worker process and gives the same scores as in this process."""
-    from iadsr_sk.semantic import SemanticEmbedder
-
     seqs, _ = topic_sequences(n_users=40)
-    topics = TopicVectors().fit(seqs)
-    table = (seqs.vocabulary.ids, topics.vectors_)
-
-    def pipeline():
-        return Pipeline(
-            [
-                ("semantic", SemanticEmbedder("precomputed", embeddings=table)),
-                ("collaborative", CollaborativeEncoder("gru4rec", **TINY_BACKBONE)),
-                ("align", InterestAligner(n_epochs=2, random_state=0)),
-                ("denoise", SequenceDenoiser()),
-                ("recommend", SequentialRecommender("gru4rec", **TINY_BACKBONE)),
-            ]
-        )
-
-    def search(n_jobs):
-        return GridSearchCV(
-            pipeline(),
-            {"denoise__threshold": [0.4, 0.6]},
-            cv=UserKFold(2, random_state=0),
-            scoring=make_ranking_scorer("ndcg", 10),
-            n_jobs=n_jobs,
-        ).fit(seqs)
-
-    parallel, serial = search(2), search(1)
+    parallel = _precomputed_grid_search(seqs, n_jobs=2)
+    serial = _precomputed_grid_search(seqs, n_jobs=1)
     np.testing.assert_allclose(
         parallel.cv_results_["mean_test_score"],
+        serial.cv_results_["mean_test_score"],
+        rtol=1e-5,
+        atol=1e-7,
+    )
+
+
+def test_grid_search_on_a_dask_cluster_matches_one_process():
+    """The same search under joblib's dask backend, on a two-process LocalCluster."""
+    import joblib
+    from distributed import Client, LocalCluster
+
+    seqs, _ = topic_sequences(n_users=40)
+    serial = _precomputed_grid_search(seqs, n_jobs=1)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+        joblib.parallel_backend("dask"),
+    ):
+        on_dask = _precomputed_grid_search(seqs, n_jobs=-1)
+        assert len(client.scheduler_info()["workers"]) == 2
+    np.testing.assert_allclose(
+        on_dask.cv_results_["mean_test_score"],
         serial.cv_results_["mean_test_score"],
         rtol=1e-5,
         atol=1e-7,
