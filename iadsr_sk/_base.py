@@ -9,14 +9,23 @@
   untouched (the library never reseeds it for good);
 - :func:`length_batches`: padding-aware batching (rows of similar length together);
 - :class:`TorchEstimatorMixin`: the training loop (early stopping on a validation
-  score with patience, best weights restored, tqdm progress, bf16 autocast) and
-  CPU-safe pickling (a model fitted on a GPU unpickles on a CPU-only host).
+  score with patience, best weights restored, tqdm progress, bf16 autocast; a fit
+  that fails or is interrupted leaves the estimator unfitted) and CPU-safe pickling
+  (a model fitted on a GPU unpickles on a CPU-only host).
+
+Security
+--------
+A fitted estimator is saved with :mod:`pickle` (or ``joblib``), and unpickling runs
+code chosen by whoever wrote the file: load pickled estimators only from sources you
+trust, as with any scikit-learn or torch model. Nothing in this package unpickles data
+on its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import logging
 import math
 import time
@@ -29,10 +38,12 @@ from sklearn.utils import check_random_state
 
 __all__ = [
     "TorchEstimatorMixin",
+    "clear_fitted_state",
     "forked_torch_rng",
     "length_batches",
     "resolve_device",
     "seed_from_random_state",
+    "unfitted_on_failure",
 ]
 
 logger = logging.getLogger("iadsr_sk")
@@ -153,6 +164,40 @@ def length_batches(
     return batches
 
 
+def clear_fitted_state(estimator) -> None:
+    """Remove every fitted attribute (a name ending in ``_``): the estimator is unfitted.
+
+    Used when a fit fails or is interrupted, so that neither a half-trained model nor
+    a mix of an earlier fit's state and the new one can be used by mistake.
+    """
+    for name in [k for k in vars(estimator) if k.endswith("_") and not k.startswith("__")]:
+        delattr(estimator, name)
+
+
+def unfitted_on_failure(fit):
+    """Decorate a ``fit`` method: if it raises, the estimator is left unfitted.
+
+    Whatever stops the fit (a bad parameter, an error in training,
+    ``KeyboardInterrupt``) propagates unchanged; the estimator's fitted attributes,
+    those of an earlier fit included, are removed first (:func:`clear_fitted_state`).
+    """
+
+    @functools.wraps(fit)
+    def guarded(self, *args, **kwargs):
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            clear_fitted_state(self)
+            raise
+
+    return guarded
+
+
+def out_of_memory_error(error: BaseException, where: str, advice: str):
+    """A :class:`torch.OutOfMemoryError` that says where memory ran out and what to try."""
+    return torch.OutOfMemoryError(f"out of memory {where}; {advice} ({error})")
+
+
 class TorchEstimatorMixin:
     """Training loop and pickling for estimators holding a torch ``module_``.
 
@@ -160,6 +205,10 @@ class TorchEstimatorMixin:
     ``random_state`` and ``verbose``, and calls :meth:`_train_loop` from ``fit``. It
     sets ``module_``, ``optimizer_`` and ``device_``; the loop sets ``history_``,
     ``best_epoch_``, ``n_epochs_`` and ``seconds_per_epoch_``.
+
+    A fit that fails or is interrupted (a non-finite loss, running out of memory,
+    ``KeyboardInterrupt``, ...) re-raises and leaves the estimator unfitted; see
+    :meth:`_train_loop`.
     """
 
     #: fitted attributes holding torch modules: moved to the CPU when pickled
@@ -175,6 +224,14 @@ class TorchEstimatorMixin:
             dtype=torch.bfloat16,
             enabled=bool(self.mixed_precision),
         )
+
+    def _syncs_are_free(self) -> bool:
+        """Whether reading a value computed on ``device_`` costs nothing (the CPU).
+
+        Then training stops at the first non-finite batch; on a GPU the check waits
+        for the end of the epoch, so that no batch waits on the device.
+        """
+        return self.device_.type == "cpu"
 
     # -------------------------------------------------------------- training loop
     def _train_loop(
@@ -203,11 +260,46 @@ class TorchEstimatorMixin:
         max_epochs, patience : int
             Stop after ``max_epochs``, or after ``patience`` epochs in a row without a
             better validation score; the best epoch's weights are then restored.
+
+        Raises
+        ------
+        FloatingPointError
+            The loss of a batch is NaN or infinite. The message names the epoch and
+            the batch (1-based, in the epoch's batch order).
+        torch.OutOfMemoryError
+            The device ran out of memory in a training step or in validation. The
+            message names the step and suggests a smaller ``batch_size``.
+
+        Notes
+        -----
+        **Faults.** When training stops with an exception (one of the above, an error
+        of ``batch_loss``, or ``KeyboardInterrupt``), the exception propagates and the
+        estimator is left *unfitted*: every fitted attribute, those of an earlier fit
+        included, is removed (:func:`clear_fitted_state`), so ``check_is_fitted``
+        raises and no half-trained weights can be used by mistake. There is no
+        "last good epoch" to fall back on; fit again (with ``max_epochs`` as a cap)
+        instead. The caller's global random state is restored either way.
         """
+        try:
+            self._run_epochs(
+                make_batches=make_batches,
+                batch_loss=batch_loss,
+                validate=validate,
+                max_epochs=max_epochs,
+                patience=patience,
+                rng=rng,
+            )
+        except BaseException:
+            clear_fitted_state(self)
+            raise
+
+    def _run_epochs(self, *, make_batches, batch_loss, validate, max_epochs, patience, rng):
+        """The body of :meth:`_train_loop` (which undoes the fit when this raises)."""
         from tqdm.auto import tqdm
 
         module, optimizer = self.module_, self.optimizer_
         verbose = int(self.verbose or 0)
+        stop_at_once = self._syncs_are_free()
         self.history_ = []
         best_score, best_epoch, best_state = -math.inf, 0, None
         epochs = tqdm(
@@ -217,63 +309,106 @@ class TorchEstimatorMixin:
             disable=verbose < 1,
             leave=True,
         )
-        for epoch in epochs:
-            module.train()
-            batches = list(make_batches(rng))
-            started = time.perf_counter()
-            total_loss = torch.zeros((), device=self.device_)
-            n_positions = 0
-            for batch in tqdm(
-                batches, desc=f"epoch {epoch}", leave=False, disable=verbose < 2
-            ):
-                with self._autocast():
-                    loss, n = batch_loss(batch)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total_loss += loss.detach().float() * n
-                n_positions += n
-            mean_loss = float(total_loss) / max(n_positions, 1)  # one sync per epoch
-            if self.device_.type == "cuda":
-                torch.cuda.synchronize(self.device_)
-            seconds = time.perf_counter() - started
-            if not math.isfinite(mean_loss):
-                raise FloatingPointError(
-                    f"the training loss became {mean_loss} at epoch {epoch}; lower "
-                    "learning_rate or turn mixed_precision off"
-                )
-            record = {
-                "epoch": epoch,
-                "loss": mean_loss,
-                "n_positions": n_positions,
-                "seconds": seconds,
-                "positions_per_second": n_positions / max(seconds, 1e-9),
-            }
-            if validate is not None:
-                module.eval()
-                valid_started = time.perf_counter()
-                record.update(validate())
-                record["valid_seconds"] = time.perf_counter() - valid_started
-            self.history_.append(record)
-            score = record.get(self._monitor, math.nan)
-            if validate is None or score > best_score:
-                best_score, best_epoch = score, epoch
+        try:
+            for epoch in epochs:
+                module.train()
+                batches = list(make_batches(rng))
+                started = time.perf_counter()
+                total_loss = torch.zeros((), device=self.device_)
+                # index and loss of the epoch's first non-finite batch, kept on the
+                # device: watching every batch costs no device sync
+                first_bad = torch.full((), -1.0, device=self.device_)
+                bad_loss = torch.zeros((), device=self.device_)
+                n_positions = 0
+                for index, batch in enumerate(
+                    tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=verbose < 2)
+                ):
+                    try:
+                        with self._autocast():
+                            loss, n = batch_loss(batch)
+                        optimizer.zero_grad(set_to_none=True)
+                        loss.backward()
+                        optimizer.step()
+                    except torch.OutOfMemoryError as error:
+                        raise out_of_memory_error(
+                            error,
+                            f"in {type(self).__name__}.fit, epoch {epoch}, batch "
+                            f"{index + 1} of {len(batches)}",
+                            f"try a smaller batch_size (now "
+                            f"{getattr(self, 'batch_size', '?')}), a shorter max_len or "
+                            "mixed_precision=True",
+                        ) from error
+                    value = loss.detach().float()
+                    new_bad = ~torch.isfinite(value) & (first_bad < 0)
+                    first_bad = torch.where(new_bad, float(index), first_bad)
+                    bad_loss = torch.where(new_bad, value, bad_loss)
+                    total_loss += value * n
+                    n_positions += n
+                    if stop_at_once and first_bad >= 0:
+                        break
+                # one sync per epoch
+                total, bad_index, bad_value = torch.stack(
+                    [total_loss, first_bad, bad_loss]
+                ).tolist()
+                if bad_index >= 0:
+                    raise FloatingPointError(
+                        f"the training loss became {bad_value} at epoch {epoch}, batch "
+                        f"{int(bad_index) + 1} of {len(batches)}; lower learning_rate, "
+                        "turn mixed_precision off, or check the inputs for NaN or inf"
+                    )
+                mean_loss = total / max(n_positions, 1)
+                if self.device_.type == "cuda":
+                    torch.cuda.synchronize(self.device_)
+                seconds = time.perf_counter() - started
+                if not math.isfinite(mean_loss):
+                    raise FloatingPointError(
+                        f"the training loss became {mean_loss} at epoch {epoch}; lower "
+                        "learning_rate or turn mixed_precision off"
+                    )
+                record = {
+                    "epoch": epoch,
+                    "loss": mean_loss,
+                    "n_positions": n_positions,
+                    "seconds": seconds,
+                    "positions_per_second": n_positions / max(seconds, 1e-9),
+                }
                 if validate is not None:
-                    best_state = {
-                        k: v.detach().clone() for k, v in module.state_dict().items()
-                    }
-            epochs.set_postfix(
-                loss=f"{mean_loss:.4f}",
-                **({self._monitor: f"{score:.4f}", "best": best_epoch} if validate else {}),
-            )
-            logger.debug("epoch %d: %s", epoch, record)
-            if (
-                validate is not None
-                and patience is not None
-                and epoch - best_epoch >= patience
-            ):
-                break
-        epochs.close()
+                    module.eval()
+                    valid_started = time.perf_counter()
+                    try:
+                        record.update(validate())
+                    except torch.OutOfMemoryError as error:
+                        raise out_of_memory_error(
+                            error,
+                            f"in {type(self).__name__}.fit, validating epoch {epoch}",
+                            "set a smaller inference_batch_size on the estimator",
+                        ) from error
+                    record["valid_seconds"] = time.perf_counter() - valid_started
+                self.history_.append(record)
+                score = record.get(self._monitor, math.nan)
+                if validate is None or score > best_score:
+                    best_score, best_epoch = score, epoch
+                    if validate is not None:
+                        best_state = {
+                            k: v.detach().clone() for k, v in module.state_dict().items()
+                        }
+                epochs.set_postfix(
+                    loss=f"{mean_loss:.4f}",
+                    **(
+                        {self._monitor: f"{score:.4f}", "best": best_epoch}
+                        if validate
+                        else {}
+                    ),
+                )
+                logger.debug("epoch %d: %s", epoch, record)
+                if (
+                    validate is not None
+                    and patience is not None
+                    and epoch - best_epoch >= patience
+                ):
+                    break
+        finally:
+            epochs.close()
         if best_state is not None:
             module.load_state_dict(best_state)
         module.eval()

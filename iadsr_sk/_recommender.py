@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ._persistence import VersionedPickleMixin
 from .data._sequences import Sequences, as_sequences
 from .data._split import next_item_pairs
 from .metrics import evaluate_next_item
@@ -25,7 +26,7 @@ def _check_top_k(k, n_items: int) -> int:
     return int(k)
 
 
-class BaseRecommender(BaseEstimator):
+class BaseRecommender(VersionedPickleMixin, BaseEstimator):
     """Base class of next-item recommenders.
 
     Subclasses implement ``fit`` (setting ``vocabulary_``) and ``_score_codes``, which

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import resource
 import sys
@@ -67,9 +68,18 @@ def _rate(value: str) -> float:
 
 
 def _output_path(value: str) -> Path:
+    """A results path that can be written: checked now, not after a long run."""
     path = Path(value).expanduser()
     if path.exists() and path.is_dir():
         raise argparse.ArgumentTypeError(f"{value} is a directory; give a file name")
+    folder = path.parent
+    while not folder.exists():  # the missing folders are created when writing
+        folder = folder.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {value}: {folder} is not a folder")
+    target = path if path.exists() else folder
+    if not os.access(target, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {value}: {target} is not writable")
     return path
 
 
@@ -342,15 +352,24 @@ def main(argv=None) -> int:
     undo_logging = _configure_logging(args.quiet)
     try:
         result = run(args)
-    except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, KeyError, TypeError, FileNotFoundError, FloatingPointError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"iadsr-sk: error: {message}", file=sys.stderr)
         undo_logging()
         return 2
+    except KeyboardInterrupt:
+        print("iadsr-sk: interrupted; nothing was written", file=sys.stderr)
+        undo_logging()
+        return 130
     print(format_table([result], splits=("valid", "test")))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
+        except OSError as exc:
+            print(f"iadsr-sk: error: cannot write {args.out}: {exc}", file=sys.stderr)
+            undo_logging()
+            return 2
         logger.info("wrote %s", args.out)
     undo_logging()
     return 0

@@ -9,6 +9,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._base import unfitted_on_failure
+from .._persistence import VersionedPickleMixin
 from ..data._sequences import Sequences, as_sequences
 from ._recommender import SequentialRecommender
 
@@ -83,7 +85,7 @@ def _source_of(X, upstream):
     return X if upstream is None else getattr(upstream, "source", None)
 
 
-class CollaborativeEncoder(TransformerMixin, BaseEstimator):
+class CollaborativeEncoder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     """Stage 1 of IADSR: per-position (short-term) and pooled (long-term) interests.
 
     ``fit`` trains a :class:`SequentialRecommender` for next-item prediction (held as
@@ -185,6 +187,7 @@ window_stride, train_positions, device, mixed_precision, random_state, verbose
     def _make_recommender(self) -> SequentialRecommender:
         return SequentialRecommender(**self.get_params(deep=False))
 
+    @unfitted_on_failure
     def fit(self, X, y=None, *, eval_set=None):
         """Train the backbone for next-item prediction on the histories in ``X``.
 
@@ -199,6 +202,11 @@ window_stride, train_positions, device, mixed_precision, random_state, verbose
         Returns
         -------
         self
+
+        Notes
+        -----
+        A fit that fails or is interrupted (``KeyboardInterrupt``) leaves the encoder
+        unfitted, an earlier fit's state included, as ``SequentialRecommender`` does.
         """
         self._validate_params()
         sequences, _ = _split_input(X)
@@ -269,3 +277,8 @@ window_stride, train_positions, device, mixed_precision, random_state, verbose
         """NDCG@10 of the fitted recommender (each sequence's last item)."""
         check_is_fitted(self, "recommender_")
         return self.recommender_.score(_split_input(X)[0])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags

@@ -19,6 +19,7 @@ from .._base import (
     length_batches,
     resolve_device,
     seed_from_random_state,
+    unfitted_on_failure,
 )
 from .._recommender import BaseRecommender
 from ..data._sequences import Sequences, as_sequences
@@ -220,6 +221,12 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
     changes real positions; windows of similar length are batched together so short
     histories are not padded to ``max_len``.
 
+    **Faults.** A fit that stops with an exception re-raises it and leaves the model
+    unfitted (an earlier fit's state included): a NaN or infinite loss raises
+    :class:`FloatingPointError` naming the epoch and batch, running out of GPU memory
+    raises :class:`torch.OutOfMemoryError` suggesting a smaller ``batch_size``, and
+    ``KeyboardInterrupt`` propagates as it is.
+
     **Protocol.** With :func:`~iadsr_sk.data.leave_one_out_split`, fit on
     ``split.train`` with ``eval_set=(split.valid_input, split.valid_target)`` (the
     validation item is then never trained on), and evaluate on ``split.test_input``.
@@ -396,6 +403,7 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
         return seqs.take(np.flatnonzero(keep)), held_out.head(1), held_out.last_codes()
 
     # -------------------------------------------------------------------- fit
+    @unfitted_on_failure
     def fit(self, X, y=None, *, eval_set=None):
         """Train the backbone on the histories ``X``.
 

@@ -19,7 +19,9 @@ from .._base import (
     length_batches,
     resolve_device,
     seed_from_random_state,
+    unfitted_on_failure,
 )
+from .._persistence import VersionedPickleMixin
 from ..collaborative._recommender import make_windows
 from ..data._sequences import Sequences
 from ..nn._alignment import (
@@ -58,7 +60,9 @@ def _collaborative_part(X):
     return X
 
 
-class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
+class InterestAligner(
+    TorchEstimatorMixin, VersionedPickleMixin, TransformerMixin, BaseEstimator
+):
     """Align collaborative and semantic interests and learn per-position noise scores.
 
     Starting from the fitted Stage-1 backbone, trains jointly (all weights default 1):
@@ -202,6 +206,7 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         return hidden, collab_long, short, long
 
     # ---------------------------------------------------------------------- fit
+    @unfitted_on_failure
     def fit(self, X, y=None):
         """Train the alignment jointly with the backbone on ``X``'s sequences.
 
@@ -210,6 +215,12 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         X : CollaborativeInterests
             The output of ``CollaborativeEncoder.transform`` on the training
             sequences (with its semantic view, except for ``variant="collab_only"``).
+
+        Notes
+        -----
+        A fit that fails or is interrupted (``KeyboardInterrupt``) re-raises and
+        leaves the aligner unfitted (an earlier fit's state included); the encoder in
+        ``X`` is never changed.
         """
         self._validate_params()
         X = _collaborative_part(X)
@@ -407,3 +418,8 @@ class InterestAligner(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         """Per-position noise scores of ``X``'s sequences (no refit for new users)."""
         check_is_fitted(self, "module_")
         return self._score(_collaborative_part(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from .._persistence import VersionedPickleMixin
 from ..data._sequences import Sequences
 from ._keep_rule import keep_mask_from_scores
 
@@ -55,7 +56,7 @@ def _scores_of(X) -> NoiseScores:
     )
 
 
-class SequenceDenoiser(TransformerMixin, BaseEstimator):
+class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     """Drop the positions that both views say do not fit the user.
 
     The keep rule is deterministic: keep item ``j`` iff

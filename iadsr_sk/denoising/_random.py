@@ -7,14 +7,16 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
+from .._persistence import VersionedPickleMixin
 from ..data._sequences import Sequences, as_sequences
 from ._keep_rule import keep_mask_from_scores
 
 __all__ = ["RandomDropper"]
 
 
-class RandomDropper(TransformerMixin, BaseEstimator):
+class RandomDropper(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     """Drop each item independently with probability ``rate``.
 
     The same guarantees as :class:`SequenceDenoiser`: the number and order of
@@ -64,6 +66,12 @@ class RandomDropper(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        check_is_fitted(self, "removed_fraction_")
         seqs = as_sequences(X, what="X")
         out = seqs.keep_mask(self._keep(seqs))
         return out if isinstance(X, Sequences) else out.to_lists()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = not isinstance(self.random_state, numbers.Integral)
+        return tags

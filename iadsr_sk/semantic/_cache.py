@@ -10,7 +10,8 @@ A row is ``(key, vector, checksum)``: ``key`` is the 32-byte SHA-256 of the embe
 settings (model identity, pooling, prompt, ...) and the text; ``vector`` the float32
 bytes; ``checksum`` a CRC-32 of key and vector. A row whose checksum does not match is
 reported on the ``"iadsr_sk"`` logger, deleted and recomputed; a file that is not a
-readable database is moved aside (``*.corrupt``) and a fresh one started. The cache
+readable database (truncated, overwritten, or a database of another layout) is moved
+aside (``*.corrupt``) and a fresh one started. The cache
 never makes a fit fail: when it cannot be used, the run goes on without it, with a
 warning.
 """
@@ -99,6 +100,12 @@ class EmbeddingCache:
                 "CREATE TABLE IF NOT EXISTS vectors "
                 "(key BLOB PRIMARY KEY, vector BLOB NOT NULL, checksum INTEGER NOT NULL)"
             )
+            columns = [row[1] for row in connection.execute("PRAGMA table_info(vectors)")]
+            if columns != ["key", "vector", "checksum"]:
+                # a database, but not one this cache wrote: treat it as a corrupt file
+                raise sqlite3.DatabaseError(
+                    f"its 'vectors' table has columns {columns}, not an embedding cache"
+                )
             row = connection.execute(
                 "SELECT value FROM meta WHERE name = 'format'"
             ).fetchone()

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import resolve_device
+from .._persistence import VersionedPickleMixin
 from ..data._catalog import ItemCatalog
 from ..data._sequences import Sequences, as_sequences
 from ..data._vocabulary import ItemVocabulary, normalize_item_ids
@@ -124,7 +125,7 @@ def _shown_ids(ids: np.ndarray, limit: int = 10) -> str:
     return text + (f" and {ids.size - limit} more" if ids.size > limit else "")
 
 
-class SemanticEmbedder(TransformerMixin, BaseEstimator):
+class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     """Stage 1 of IADSR: item text through a frozen language model.
 
     ``fit`` embeds the text of every vocabulary item with a language model (default:

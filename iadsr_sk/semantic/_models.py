@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._base import out_of_memory_error
 from ._pooling import pool
 
 __all__ = [
@@ -635,7 +636,16 @@ class TextEncoder:
                 for start in range(0, len(order), batch_size):
                     index = order[start : start + batch_size]
                     input_ids, mask = self._batch_tensors([ids[i] for i in index])
-                    vectors = self.forward(input_ids, mask, pooling)  # (B, H)
+                    try:
+                        vectors = self.forward(input_ids, mask, pooling)  # (B, H)
+                    except torch.OutOfMemoryError as error:
+                        raise out_of_memory_error(
+                            error,
+                            f"embedding {len(index)} texts of up to "
+                            f"{input_ids.shape[1]} tokens",
+                            f"try a smaller batch_size (now {batch_size}), a smaller "
+                            "max_length or dtype='bfloat16'",
+                        ) from error
                     if normalize:
                         vectors = torch.nn.functional.normalize(vectors, p=2.0, dim=1)
                     vectors = vectors.cpu().numpy()
