@@ -44,6 +44,17 @@ def _mean_std(values) -> str:
     )
 
 
+def _cells(records, args):
+    """(dataset, backbone, records of that cell) for every cell that has records."""
+    for dataset in args.datasets:
+        for backbone in args.backbones:
+            rs = [
+                r for r in records if r["dataset"] == dataset and r["backbone"] == backbone
+            ]
+            if rs:
+                yield dataset, backbone, rs
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["ml-100k", "beauty"])
@@ -157,30 +168,24 @@ def main(argv=None) -> int:
         "removed | cold removal IADSR | cold removal collab-only |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for dataset in args.datasets:
-        for backbone in args.backbones:
-            rs = [
-                r for r in records if r["dataset"] == dataset and r["backbone"] == backbone
-            ]
-            if not rs:
-                continue
-            col = lambda f, rs=rs: _mean_std([f(r) for r in rs])  # noqa: E731
-            lines.append(
-                f"| {dataset} | {backbone} | "
-                f"{col(lambda r: r['iadsr']['baseline_test']['ndcg@10'])} | "
-                f"{col(lambda r: r['iadsr']['test_raw']['ndcg@10'])} | "
-                f"{col(lambda r: r['iadsr']['test_denoised']['ndcg@10'])} | "
-                f"{col(lambda r: r['iadsr']['baseline_test']['hr@10'])} | "
-                f"{col(lambda r: r['iadsr']['test_raw']['hr@10'])} | "
-                f"{col(lambda r: r['iadsr']['test_denoised']['hr@10'])} | "
-                f"{col(lambda r: r['iadsr']['removed_fraction'])} | "
-                f"{col(lambda r: r['iadsr']['cold_item_removal_rate'])} | "
-                + (
-                    f"{col(lambda r: r['collab-only']['cold_item_removal_rate'])} |"
-                    if "collab-only" in rs[0]
-                    else "- |"
-                )
+    for dataset, backbone, rs in _cells(records, args):
+        col = lambda f, rs=rs: _mean_std([f(r) for r in rs])  # noqa: E731
+        lines.append(
+            f"| {dataset} | {backbone} | "
+            f"{col(lambda r: r['iadsr']['baseline_test']['ndcg@10'])} | "
+            f"{col(lambda r: r['iadsr']['test_raw']['ndcg@10'])} | "
+            f"{col(lambda r: r['iadsr']['test_denoised']['ndcg@10'])} | "
+            f"{col(lambda r: r['iadsr']['baseline_test']['hr@10'])} | "
+            f"{col(lambda r: r['iadsr']['test_raw']['hr@10'])} | "
+            f"{col(lambda r: r['iadsr']['test_denoised']['hr@10'])} | "
+            f"{col(lambda r: r['iadsr']['removed_fraction'])} | "
+            f"{col(lambda r: r['iadsr']['cold_item_removal_rate'])} | "
+            + (
+                f"{col(lambda r: r['collab-only']['cold_item_removal_rate'])} |"
+                if "collab-only" in rs[0]
+                else "- |"
             )
+        )
     lines += [
         "",
         "Cold-item audit (genuine items; cold = least popular 20%) and ablations:",
@@ -189,85 +194,66 @@ def main(argv=None) -> int:
         "removed | collab-only cold | collab-only@rate cold | random NDCG@10 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for dataset in args.datasets:
-        for backbone in args.backbones:
-            rs = [
-                r for r in records if r["dataset"] == dataset and r["backbone"] == backbone
-            ]
-            if not rs:
-                continue
+    for dataset, backbone, rs in _cells(records, args):
 
-            def cell(run, key, rs=rs):
-                if not all(run in r for r in rs):
-                    return "-"
-                if key == "ndcg@10":
-                    return _mean_std([r[run]["test"]["ndcg@10"] for r in rs])
-                return _mean_std([r[run][key] for r in rs])
+        def cell(run, key, rs=rs):
+            if not all(run in r for r in rs):
+                return "-"
+            if key == "ndcg@10":
+                return _mean_std([r[run]["test"]["ndcg@10"] for r in rs])
+            return _mean_std([r[run][key] for r in rs])
 
-            lines.append(
-                f"| {dataset} | {backbone} | {cell('iadsr', 'removed_fraction')} | "
-                f"{cell('iadsr', 'cold_item_removal_rate')} | "
-                f"{cell('iadsr', 'warm_item_removal_rate')} | "
-                f"{cell('collab-only', 'removed_fraction')} | "
-                f"{cell('collab-only', 'cold_item_removal_rate')} | "
-                f"{cell('collab-only@rate', 'cold_item_removal_rate')} | "
-                f"{cell('random', 'ndcg@10')} |"
-            )
+        lines.append(
+            f"| {dataset} | {backbone} | {cell('iadsr', 'removed_fraction')} | "
+            f"{cell('iadsr', 'cold_item_removal_rate')} | "
+            f"{cell('iadsr', 'warm_item_removal_rate')} | "
+            f"{cell('collab-only', 'removed_fraction')} | "
+            f"{cell('collab-only', 'cold_item_removal_rate')} | "
+            f"{cell('collab-only@rate', 'cold_item_removal_rate')} | "
+            f"{cell('random', 'ndcg@10')} |"
+        )
     lines += [
         "",
         "| dataset | backbone | Stage-2 windows/s | whole-method seconds | peak RSS (MB) |",
         "|---|---|---|---|---|",
     ]
-    for dataset in args.datasets:
-        for backbone in args.backbones:
-            rs = [
-                r for r in records if r["dataset"] == dataset and r["backbone"] == backbone
-            ]
-            if rs:
-                speed = [r["iadsr"]["align_sequences_per_second"] for r in rs]
-                lines.append(
-                    f"| {dataset} | {backbone} | {_mean_std(speed)} | "
-                    f"{_mean_std([r['iadsr']['denoise_seconds'] for r in rs])} | "
-                    f"{max(r['peak_rss_mb'] for r in rs):.0f} |"
-                )
+    for dataset, backbone, rs in _cells(records, args):
+        speed = [r["iadsr"]["align_sequences_per_second"] for r in rs]
+        lines.append(
+            f"| {dataset} | {backbone} | {_mean_std(speed)} | "
+            f"{_mean_std([r['iadsr']['denoise_seconds'] for r in rs])} | "
+            f"{max(r['peak_rss_mb'] for r in rs):.0f} |"
+        )
     if args.noise_rate > 0:
         lines += [
             "",
             "| dataset | backbone | ROC-AUC | precision | recall | recovered |",
             "|---|---|---|---|---|---|",
         ]
-        for dataset in args.datasets:
-            for backbone in args.backbones:
-                rs = [
-                    r
-                    for r in records
-                    if r["dataset"] == dataset and r["backbone"] == backbone
+        for dataset, backbone, rs in _cells(records, args):
+
+            def det(k, rs=rs):
+                return _mean_std([r["iadsr"]["noise_detection"][k] for r in rs])
+
+            recovered = "-"
+            if all("clean" in r for r in rs):
+                shares = [
+                    (
+                        r["iadsr"]["test_raw"]["ndcg@10"]
+                        - r["iadsr"]["baseline_test"]["ndcg@10"]
+                    )
+                    / max(
+                        r["clean"]["test"]["ndcg@10"]
+                        - r["iadsr"]["baseline_test"]["ndcg@10"],
+                        1e-9,
+                    )
+                    for r in rs
                 ]
-                if not rs:
-                    continue
-
-                def det(k, rs=rs):
-                    return _mean_std([r["iadsr"]["noise_detection"][k] for r in rs])
-
-                recovered = "-"
-                if all("clean" in r for r in rs):
-                    shares = [
-                        (
-                            r["iadsr"]["test_raw"]["ndcg@10"]
-                            - r["iadsr"]["baseline_test"]["ndcg@10"]
-                        )
-                        / max(
-                            r["clean"]["test"]["ndcg@10"]
-                            - r["iadsr"]["baseline_test"]["ndcg@10"],
-                            1e-9,
-                        )
-                        for r in rs
-                    ]
-                    recovered = _mean_std(shares)
-                lines.append(
-                    f"| {dataset} | {backbone} | {det('roc_auc')} | {det('precision')} "
-                    f"| {det('recall')} | {recovered} |"
-                )
+                recovered = _mean_std(shares)
+            lines.append(
+                f"| {dataset} | {backbone} | {det('roc_auc')} | {det('precision')} "
+                f"| {det('recall')} | {recovered} |"
+            )
     Path(f"{out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

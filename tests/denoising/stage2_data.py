@@ -24,7 +24,7 @@ class FakeCollaborative:
     source: Any = None
 
 
-def small_encoder(seqs, seed=0):
+def small_encoder(seqs, seed=0, **params):
     """A real Stage-1 encoder, tiny and briefly trained."""
     return CollaborativeEncoder(
         "sasrec",
@@ -35,6 +35,7 @@ def small_encoder(seqs, seed=0):
         patience=None,
         validation=None,
         random_state=seed,
+        **params,
     ).fit(seqs)
 
 

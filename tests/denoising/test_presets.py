@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
-from stage2_data import FakeCollaborative, semantic_view, topic_sequences
+from stage2_data import FakeCollaborative, semantic_view, small_encoder, topic_sequences
 
-from iadsr_sk.collaborative import CollaborativeEncoder, SequentialRecommender
+from iadsr_sk.collaborative import SequentialRecommender
 from iadsr_sk.collaborative._recommender import last_position_windows
 from iadsr_sk.denoising import InterestAligner, SequenceDenoiser
 from iadsr_sk.experiment import DenoisingRun
@@ -43,17 +43,7 @@ def test_last_position_training_trains_one_target_per_history():
 
 def test_aligner_on_a_last_position_backbone_still_aligns_every_position():
     seqs, noise = topic_sequences()
-    encoder = CollaborativeEncoder(
-        "sasrec",
-        hidden_size=16,
-        n_heads=1,
-        max_len=8,
-        max_epochs=3,
-        patience=None,
-        validation=None,
-        train_positions="last",
-        random_state=0,
-    ).fit(seqs)
+    encoder = small_encoder(seqs, train_positions="last")
     X = FakeCollaborative(seqs, semantic_view(seqs), encoder, source=seqs)
     aligner = InterestAligner(n_epochs=15, random_state=0, learning_rate=5e-3).fit(X)
     scores = aligner.transform(X).scores
