@@ -113,4 +113,5 @@ class BaseRecommender(VersionedPickleMixin, BaseEstimator):
             ks=ks,
             batch_size=self.score_batch_size,
             exclude_seen=exclude_seen,
+            verbose=getattr(self, "verbose", 0),
         )

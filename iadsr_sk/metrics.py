@@ -154,6 +154,7 @@ def evaluate_next_item(
     exclude_seen: bool = False,
     ties: str = "pessimistic",
     return_ranks: bool = False,
+    verbose: int = 0,
 ):
     """Score next-item predictions batch by batch, never holding all users x items.
 
@@ -169,6 +170,8 @@ def evaluate_next_item(
         Item code of each history's next item.
     exclude_seen : bool, default=False
         Leave out items already in the history (except the target).
+    verbose : int, default=0
+        1 or more: a progress bar over the batches (on stderr).
 
     Returns
     -------
@@ -185,7 +188,12 @@ def evaluate_next_item(
     if targets.shape != (len(inputs),):
         raise ValueError(f"{targets.size} targets for {len(inputs)} histories")
     ranks = np.empty(len(inputs), dtype=np.int64)
-    for start in range(0, len(inputs), batch_size):
+    starts = range(0, len(inputs), batch_size)
+    if verbose and len(starts) > 1:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="evaluating", unit="batch", leave=False)
+    for start in starts:
         stop = min(start + batch_size, len(inputs))
         batch = inputs.take(np.arange(start, stop))
         scores = _to_numpy(score_fn(batch))

@@ -156,3 +156,17 @@ def test_scorer_uses_last_item_of_each_sequence():
     assert make_ranking_scorer("hr", 1)(est, seqs) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="unknown metric"):
         make_ranking_scorer("auc")
+
+
+def test_evaluation_progress_bar_only_when_verbose(capsys):
+    from iadsr_sk.data import Sequences
+    from iadsr_sk.metrics import evaluate_next_item
+
+    seqs = Sequences.from_lists([[1, 2], [2, 3], [3, 1]] * 4)
+    scores = lambda batch: np.ones((len(batch), seqs.n_items))  # noqa: E731
+    targets = np.zeros(len(seqs), dtype=np.int64)
+    quiet = evaluate_next_item(scores, seqs, targets, batch_size=5)
+    assert capsys.readouterr().err == ""
+    loud = evaluate_next_item(scores, seqs, targets, batch_size=5, verbose=1)
+    assert "evaluating" in capsys.readouterr().err
+    assert quiet == loud
