@@ -72,8 +72,15 @@ def main(argv=None) -> int:
     parser.add_argument("--tag", default="", help="suffix of the results file names")
     parser.add_argument("--from-json", help="only write the tables of this results JSON")
     parser.add_argument("--max-epochs", type=int, default=None)
-    parser.add_argument("--align-epochs", type=int, default=3)
+    parser.add_argument("--align-epochs", type=int, default=10)
     parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument(
+        "--align-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an InterestAligner parameter (repeatable), e.g. temperature=0.5",
+    )
     parser.add_argument(
         "--retrain-ablations",
         action="store_true",
@@ -91,6 +98,10 @@ def main(argv=None) -> int:
         stream=sys.stderr,
     )
 
+    aligner_params = {}
+    for item in args.align_param:
+        name, _, value = item.partition("=")
+        aligner_params[name] = json.loads(value) if value[:1] in "-.0123456789" else value
     out = Path(args.out + args.tag)
     out.parent.mkdir(parents=True, exist_ok=True)
     records = []
@@ -110,6 +121,7 @@ def main(argv=None) -> int:
                     max_epochs=args.max_epochs,
                     align_epochs=args.align_epochs,
                     threshold=args.threshold,
+                    aligner_params=aligner_params,
                     embedding_cache=args.embedding_cache,
                     verbose=0,
                 )

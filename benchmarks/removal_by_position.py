@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     parser.add_argument("--backbone", default="gru4rec")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-epochs", type=int, default=20)
-    parser.add_argument("--align-epochs", type=int, default=3)
+    parser.add_argument("--align-epochs", type=int, default=10)
     parser.add_argument("--embedding-cache", default=".iadsr_cache")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s",

@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     den.add_argument("--embedding-cache", help="folder for the embedding cache")
     den.add_argument(
-        "--align-epochs", type=_positive_int, default=3, help="Stage-2 epochs (default 3)"
+        "--align-epochs", type=_positive_int, default=10, help="Stage-2 epochs (default 10)"
     )
     den.add_argument(
         "--threshold", type=_rate, default=0.5, help="keep probability threshold (0.5)"

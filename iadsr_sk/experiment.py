@@ -66,12 +66,14 @@ class DenoisingRun:
     semantic_mode: str | None = None
     embedding_cache: str | None = None
     max_epochs: int | None = None
-    align_epochs: int = 3
+    align_epochs: int = 10
     threshold: float = 0.5
     preset: str = "default"
     retrain: bool = True
     verbose: int = 1
     recommender_params: dict = field(default_factory=dict)
+    #: extra InterestAligner parameters (e.g. ``{"temperature": 0.5}``)
+    aligner_params: dict = field(default_factory=dict)
 
     def resolved(self) -> DenoisingRun:
         """These settings with the preset's values where a field was left ``None``
@@ -165,6 +167,13 @@ def run_denoising(
         raise ValueError(
             f"test_input='denoised' needs a learned denoiser, not {run.denoiser!r}"
         )
+    managed = {"variant", "n_epochs", "device", "random_state", "verbose"}
+    clash = sorted(managed & set(run.aligner_params))
+    if clash:
+        raise ValueError(
+            f"aligner_params may not set {clash}: the run sets them (use "
+            "denoiser, align_epochs, device, seed and verbose)"
+        )
     started = time.perf_counter()
     split = leave_one_out_split(seqs, max_len=run.max_len)
     train = split.train
@@ -235,6 +244,7 @@ def run_denoising(
             device=run.device,
             random_state=run.seed,
             verbose=run.verbose,
+            **run.aligner_params,
         ).fit(interests)
         scores = aligner.transform(interests)
         denoiser = SequenceDenoiser(threshold=run.threshold).fit(scores)

@@ -92,8 +92,12 @@ class InterestAligner(
     max_contrast_positions : int, default=4096
         InfoNCE over positions uses at most this many valid positions of a batch
         (sampled), bounding its ``N x N`` similarity matrix.
-    n_epochs : int, default=3
-        Passes of joint training over the training sequences.
+    n_epochs : int, default=10
+        Passes of joint training over the training sequences. Short alignment
+        leaves the scores of cold items low (their positions are rarely aligned), so
+        the keep rule removes them far more often than warm ones: on MovieLens-100K
+        with GRU4Rec, 3 epochs removed 13% of the items and hurt the retrained
+        recommender, 10 epochs removed under 1% and did not (see the results page).
     batch_size : int, default=256
     learning_rate : float, default=1e-3
     max_len : int or None, default=None
@@ -149,7 +153,7 @@ class InterestAligner(
         long_weight: float = 1.0,
         reconstruction_weight: float = 1.0,
         max_contrast_positions: int = 4096,
-        n_epochs: int = 3,
+        n_epochs: int = 10,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
         max_len: int | None = None,

@@ -133,3 +133,20 @@ def test_run_faithful_preset(logs, tmp_path):
     args = [*base, "--preset", "faithful", "--max-len", "4", "--out", str(out), "-q"]
     assert main(args) == 0
     assert json.loads(out.read_text())["max_len"] == 4  # an explicit value wins
+
+
+def test_run_passes_aligner_params_and_refuses_the_ones_it_sets(logs):
+    from iadsr_sk.data import read_sequences
+    from iadsr_sk.experiment import DenoisingRun, run_denoising
+
+    seqs = read_sequences(logs)
+    base = dict(model="gru4rec", denoiser="collab-only", max_epochs=1, verbose=0)
+    # a bad value reaches the aligner's validation, which names it
+    with pytest.raises(ValueError, match="temperature"):
+        run_denoising(seqs, DenoisingRun(**base, aligner_params={"temperature": -1.0}))
+    with pytest.raises(ValueError, match="n_epochs"):
+        run_denoising(seqs, DenoisingRun(**base, aligner_params={"n_epochs": 2}))
+    result = run_denoising(
+        seqs, DenoisingRun(**base, retrain=False, aligner_params={"batch_size": 8})
+    )
+    assert 0 <= result["removed_fraction"] < 1
