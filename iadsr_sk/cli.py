@@ -154,7 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate on the raw or the denoised test histories (default: raw)",
     )
     den.add_argument(
-        "--drop-rate", type=_rate, help="rate of --denoiser random (default 0.1)"
+        "--drop-rate",
+        type=_rate,
+        help="--denoiser random: its drop rate (default 0.1); a learned denoiser: "
+        "remove this share of the training items, the lowest-scoring, instead of "
+        "thresholding the scores (SequenceDenoiser(removal_rate=...))",
     )
     den.add_argument(
         "--embedder",

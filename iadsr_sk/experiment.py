@@ -154,7 +154,6 @@ def run_denoising(
     """
     from .collaborative import CollaborativeEncoder
     from .denoising import InterestAligner, RandomDropper, SequenceDenoiser
-    from .denoising._keep_rule import keep_mask_from_scores
 
     run = run.resolved()
     if run.denoiser not in DENOISERS:
@@ -247,15 +246,13 @@ def run_denoising(
             **run.aligner_params,
         ).fit(interests)
         scores = aligner.transform(interests)
-        denoiser = SequenceDenoiser(threshold=run.threshold).fit(scores)
+        # with drop_rate: remove the lowest-scoring share of the training positions
+        # instead of thresholding (e.g. to compare which items two denoisers remove
+        # when both remove as much); the learned cutoff also applies to test inputs
+        denoiser = SequenceDenoiser(
+            threshold=run.threshold, removal_rate=run.drop_rate
+        ).fit(scores)
         keep = denoiser.keep_mask(scores)
-        if run.drop_rate is not None:
-            # an audit at a matched removal rate: drop the lowest-scoring share of the
-            # training positions instead of thresholding (e.g. to compare which items
-            # two denoisers remove when both remove as much)
-            keep = keep_mask_from_scores(
-                train, scores.scores - np.quantile(scores.scores, run.drop_rate)
-            )
         pipeline_steps = (semantic, encoder, aligner, denoiser)
         denoise_seconds = time.perf_counter() - t0
         result["align_sequences_per_second"] = float(

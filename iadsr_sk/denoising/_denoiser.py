@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
@@ -75,11 +76,20 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         Denoise a user only if ``cos(h^L, s^L) >= user_gate``; ``-1`` denoises all.
     keep_last : bool, default=False
         Always keep each sequence's most recent item.
+    removal_rate : float in (0, 1) or None, default=None
+        Instead of ``threshold``: ``fit`` sets the score cutoff at this quantile of
+        the training positions' scores, so that about this share of the training
+        items is removed; ``transform`` applies the same cutoff to any sequences
+        (``threshold`` is then not used). Scores have no fixed scale across
+        datasets and training lengths, so a removal budget is often the easier
+        knob to tune (e.g. with ``GridSearchCV`` over ``denoise__removal_rate``).
 
     Attributes
     ----------
     n_sequences_seen_ : int
         Sequences seen in ``fit``.
+    score_cutoff_ : float or None
+        With ``removal_rate``: items whose score is at or below it are removed.
     removed_fraction_ : float
         Share of the training interactions that ``fit_transform`` / ``fit`` dropped.
 
@@ -106,6 +116,7 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         "min_length": [Interval(numbers.Integral, 0, None, closed="left")],
         "user_gate": [Interval(numbers.Real, -1, 1, closed="both")],
         "keep_last": ["boolean"],
+        "removal_rate": [Interval(numbers.Real, 0, 1, closed="neither"), None],
     }
 
     def __init__(
@@ -114,17 +125,25 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         min_length: int = 1,
         user_gate: float = -1.0,
         keep_last: bool = False,
+        removal_rate: float | None = None,
     ):
         self.threshold = threshold
         self.min_length = min_length
         self.user_gate = user_gate
         self.keep_last = keep_last
+        self.removal_rate = removal_rate
 
     def fit(self, X, y=None):
-        """Record the training sequences' removal rate (the rule has no parameters
-        to learn)."""
+        """Record the training sequences' removal rate; with ``removal_rate``, learn
+        the score cutoff that removes that share of the training items."""
         self._validate_params()
         scores = _scores_of(X)
+        self.score_cutoff_ = None
+        if self.removal_rate is not None:
+            values = np.asarray(scores.scores, dtype=np.float64)
+            if values.size == 0:
+                raise ValueError("removal_rate needs scored training positions")
+            self.score_cutoff_ = float(np.quantile(values, self.removal_rate))
         self.n_sequences_seen_ = len(scores.sequences)
         self.removed_fraction_ = float(1.0 - self.keep_mask(scores).mean())
         return self
@@ -132,6 +151,16 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     def keep_mask(self, X) -> np.ndarray:
         """One bool per interaction of ``X.sequences`` (aligned with its codes): keep?"""
         scores = _scores_of(X)
+        values, threshold = scores.scores, self.threshold
+        if self.removal_rate is not None:
+            if getattr(self, "score_cutoff_", None) is None:
+                raise NotFittedError(
+                    "removal_rate needs the score cutoff that fit learns; fit this "
+                    "SequenceDenoiser (with removal_rate set) first"
+                )
+            # keep iff score > cutoff: shift the scores so that the rule's 0.5 says so
+            values = np.asarray(values, dtype=np.float64) - self.score_cutoff_
+            threshold = 0.5
         similarity = scores.user_similarity
         if self.user_gate > -1 and np.isnan(similarity).any():
             raise ValueError(
@@ -139,9 +168,9 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
             )
         return keep_mask_from_scores(
             scores.sequences,
-            scores.scores,
+            values,
             temperature=scores.temperature,
-            threshold=self.threshold,
+            threshold=threshold,
             min_length=self.min_length,
             user_similarity=similarity if self.user_gate > -1 else None,
             user_gate=self.user_gate,

@@ -139,3 +139,42 @@ def test_random_dropper_matches_rate_and_is_seeded():
     assert dropper.transform(rows) == dropper.transform(rows)
     out = dropper.transform(rows)
     assert isinstance(out, list) and len(out) == 200 and all(len(r) >= 1 for r in out)
+
+
+def _scores(rows, values):
+    seqs = Sequences.from_lists(rows)
+    return NoiseScores(
+        sequences=seqs,
+        scores=np.asarray(values, dtype=np.float32),
+        user_similarity=np.full(len(rows), np.nan),
+    )
+
+
+def test_removal_rate_learns_a_cutoff_and_applies_it_to_new_sequences():
+    rng = np.random.default_rng(0)
+    rows = [rng.integers(0, 30, 10).tolist() for _ in range(100)]
+    # every score is positive: the spec's threshold rule removes nothing
+    values = rng.uniform(0.5, 3.0, 1000)
+    train = _scores(rows, values)
+    assert SequenceDenoiser().fit(train).removed_fraction_ == 0.0
+    denoiser = SequenceDenoiser(removal_rate=0.2).fit(train)
+    assert denoiser.removed_fraction_ == pytest.approx(0.2, abs=0.005)
+    assert denoiser.score_cutoff_ == pytest.approx(np.quantile(values, 0.2), rel=1e-6)
+    # new sequences: the learned cutoff, not a new quantile of their own scores
+    new = _scores([[1, 2, 3, 4]], [denoiser.score_cutoff_ - 0.1, 3.0, 3.0, 3.0])
+    assert denoiser.keep_mask(new).tolist() == [False, True, True, True]
+    high = _scores([[1, 2, 3, 4]], [3.0, 3.0, 3.0, 3.0])
+    assert denoiser.keep_mask(high).all()
+    # min_length still holds; the threshold is not used
+    keep = SequenceDenoiser(removal_rate=0.9, min_length=2, threshold=0.01).fit(train)
+    assert (np.add.reduceat(keep.keep_mask(train), train.sequences.offsets[:-1]) >= 2).all()
+
+
+def test_removal_rate_errors():
+    train = _scores([[1, 2, 3]], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="removal_rate"):
+        SequenceDenoiser(removal_rate=1.5).fit(train)
+    fitted = SequenceDenoiser().fit(train)
+    fitted.set_params(removal_rate=0.3)
+    with pytest.raises(Exception, match="fit this SequenceDenoiser"):
+        fitted.keep_mask(train)
