@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     emit(
         f"{args.dataset}, {args.backbone}: {n_users} training users with 2+ items; "
         f"{torch.get_num_threads()} torch threads; reference {args.reference:g} "
-        "sequences/s"
+        "sequences/s\n"
     )
     emit("| setting | batch | sequences/s | x reference | windows/s | targets/s |")
     emit("|---|---|---|---|---|---|")
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
                 f"{row['windows_per_second']:.0f} | {row['targets_per_second']:.0f} |"
             )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    emit(f"peak RSS {peak:.0f} MB")
+    emit(f"\npeak RSS {peak:.0f} MB")
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)

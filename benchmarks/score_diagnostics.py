@@ -173,7 +173,7 @@ def main(argv=None) -> int:
         "training positions); "
         f"every score removes its lowest {rate:.1%}"
         + (f"; aligner {align_params}" if align_params else "")
-        + f"; {args.semantic_mode} semantic mode"
+        + f"; {args.semantic_mode} semantic mode\n"
     )
     emit("| score | ROC-AUC | precision | genuine cold removed | genuine warm removed |")
     emit("|---|---|---|---|---|")

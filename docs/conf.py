@@ -107,8 +107,29 @@ sphinx_gallery_conf = {
 # results.rst includes gen_modules/results_tables.inc, written here from the Markdown
 # tables of benchmarks/results/ that exist, so that the page always shows the current
 # files (and a table that a benchmark writes later appears at the next build)
-RESULT_ORDER = ["backbones", "semantic_throughput", "denoising"]
-RESULT_TITLES = {"denoising": "Denoising"}
+RESULT_ORDER = [
+    "backbones",
+    "semantic_throughput",
+    "denoising_ml-100k",
+    "denoising_beauty",
+    "score_diagnostics",
+    "align_throughput",
+]
+RESULT_TITLES = {
+    "denoising": "Denoising",
+    "denoising_ml-100k": "Denoising, MovieLens-100K",
+    "denoising_ml-100k_tau05": "Denoising, MovieLens-100K, InfoNCE temperature 0.5",
+    "denoising_ml-100k_3epochs": "Denoising, MovieLens-100K, 3 alignment epochs",
+    "denoising_ml-100k_3epochs_audit": (
+        "Denoising, MovieLens-100K, 3 alignment epochs: audit at a matched rate"
+    ),
+    "denoising_beauty_noise": "Denoising, Amazon Beauty with 20% injected noise",
+    "denoising_beauty_3epochs": "Denoising, Amazon Beauty, 3 alignment epochs",
+    "denoising_beauty_3epochs_noise": (
+        "Denoising, Amazon Beauty with 20% injected noise, 3 alignment epochs"
+    ),
+    "align_throughput_beauty": "Stage-2 training throughput, Amazon Beauty",
+}
 
 
 def _result_files(results: Path) -> list[Path]:
