@@ -128,6 +128,9 @@ RESULT_TITLES = {
     "denoising_beauty_3epochs_noise": (
         "Denoising, Amazon Beauty with 20% injected noise, 3 alignment epochs"
     ),
+    "denoising_beauty_noise_rate20": (
+        "Denoising, Amazon Beauty with 20% injected noise, 20% removal budget"
+    ),
     "align_throughput_beauty": "Stage-2 training throughput, Amazon Beauty",
 }
 
