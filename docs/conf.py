@@ -132,6 +132,9 @@ RESULT_TITLES = {
         "Denoising, Amazon Beauty with 20% injected noise, 20% removal budget"
     ),
     "align_throughput_beauty": "Stage-2 training throughput, Amazon Beauty",
+    "align_throughput_beauty_repeat": (
+        "Stage-2 training throughput, Amazon Beauty, larger batches (second run)"
+    ),
 }
 
 
