@@ -17,6 +17,7 @@ from .._base import (
     TorchEstimatorMixin,
     forked_torch_rng,
     length_batches,
+    make_adam,
     resolve_device,
     seed_from_random_state,
     unfitted_on_failure,
@@ -452,8 +453,9 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
         with forked_torch_rng(seed, self.device_):
             generator = torch.Generator().manual_seed(seed)
             self.module_ = self._build_module(seqs.n_items, generator).to(self.device_)
-            self.optimizer_ = torch.optim.Adam(
+            self.optimizer_ = make_adam(
                 self.module_.parameters(),
+                self.device_,
                 lr=self.learning_rate,
                 weight_decay=self.weight_decay,
             )

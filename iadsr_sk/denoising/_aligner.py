@@ -17,6 +17,7 @@ from .._base import (
     TorchEstimatorMixin,
     forked_torch_rng,
     length_batches,
+    make_adam,
     resolve_device,
     seed_from_random_state,
     unfitted_on_failure,
@@ -195,20 +196,6 @@ class InterestAligner(
             raise ValueError("the semantic vectors contain NaN or inf")
         return short, long
 
-    def _batch_views(self, module, items, positions, rows, sem_short, sem_long):
-        """Hidden states and (projected) semantic views of a batch of right-padded rows.
-
-        items, positions: (B, T) tensors (0 / -1 at padding); rows: (B,).
-        """
-        valid = items > 0  # (B, T)
-        hidden = module(items)  # (B, T, H)
-        collab_long = masked_max_pool(hidden, valid)  # (B, H)
-        if sem_short is None:
-            return hidden, collab_long, None, None
-        short = self.head_.project_short(sem_short[positions.clamp_min(0)])  # (B, T, H)
-        long = self.head_.project_long(sem_long[rows])  # (B, H)
-        return hidden, collab_long, short, long
-
     # ---------------------------------------------------------------------- fit
     @unfitted_on_failure
     def fit(self, X, y=None):
@@ -291,8 +278,10 @@ class InterestAligner(
             ).to(self.device_)
             self.recommender_ = recommender
             self.module_ = module
-            self.optimizer_ = torch.optim.Adam(
-                [*module.parameters(), *self.head_.parameters()], lr=self.learning_rate
+            self.optimizer_ = make_adam(
+                [*module.parameters(), *self.head_.parameters()],
+                self.device_,
+                lr=self.learning_rate,
             )
             self._train_loop(
                 make_batches=make_batches,
@@ -318,44 +307,68 @@ class InterestAligner(
         self, recommender, codes, batch, sem_short, sem_long, terms, align, reconstruct
     ):
         module, device = recommender.module_, self.device_
-        items, index, valid = recommender._window_items(codes, batch[:, 0], batch[:, 1])
-        train_from = torch.as_tensor(batch[:, 2], device=device)
-        rows = torch.as_tensor(batch[:, 3], device=device)
-        columns = torch.arange(items.size(1), device=device)
-        # positions with a next item inside the window's sequence, trained once an epoch
-        scored = valid & (columns >= train_from[:, None])  # (B, T)
-        align_from = torch.as_tensor(batch[:, 4], device=device)
-        aligned = valid & (columns >= align_from[:, None])  # (B, T)
-        positions = torch.where(valid, index, 0)  # flat index into the interactions
-        hidden, collab_long, sem_s, sem_l = self._batch_views(
-            module, items, positions, rows, sem_short, sem_long
-        )
+        starts, sizes = batch[:, 0], batch[:, 1]
+        items, _, valid = recommender._window_items(codes, starts, sizes)  # (B, T)
+        # which cells are trained, found on the host: no device sync, and the work
+        # below is done on those cells only, never on padding
+        columns = np.arange(items.shape[1])
+        valid_host = columns < sizes[:, None]  # (B, T)
+        # positions with a next item inside the window's sequence (next-item loss)
+        scored = np.flatnonzero(valid_host & (columns >= batch[:, 2][:, None]))
+        # positions aligned and reconstructed: every position once an epoch
+        aligned = np.flatnonzero(valid_host & (columns >= batch[:, 4][:, None]))
+        flat_index = (starts[:, None] + columns).ravel()  # (B * T,) into codes
+        hidden = module(items)  # (B, T, H)
+        collab_long = masked_max_pool(hidden, valid)  # (B, H)
+        hidden = hidden.reshape(-1, hidden.shape[-1])  # (B * T, H)
         # (N,) the next item of each scored position, as a 0-based item code
-        targets = codes[index[scored] + 1] - 1
-        logits = recommender._item_logits(hidden[scored])  # (N, n_items)
-        loss_next = F.cross_entropy(logits.float(), targets)
+        targets = codes[torch.as_tensor(flat_index[scored] + 1, device=device)] - 1
+        logits = recommender._item_logits(hidden[torch.as_tensor(scored, device=device)])
+        loss_next = F.cross_entropy(logits.float(), targets)  # logits: (N, n_items)
         zero = hidden.new_zeros(())
         loss_short = loss_long = loss_rec = zero
-        if align and sem_s is not None:
-            h_pos, s_pos = hidden[aligned], sem_s[aligned]  # (N, H)
-            if h_pos.shape[0] > self.max_contrast_positions:
-                pick = torch.randperm(h_pos.shape[0], device=h_pos.device)[
+        if not (align or reconstruct):
+            return self._losses(loss_next, loss_short, loss_long, loss_rec)
+        cells = torch.as_tensor(aligned, device=device)  # (M,)
+        h_cells = hidden[cells]  # (M, H)
+        cell_rows = torch.as_tensor(aligned // items.shape[1], device=device)  # (M,)
+        s_cells = s_long = None
+        if sem_short is not None:
+            positions = torch.as_tensor(flat_index[aligned], device=device)  # (M,)
+            s_cells = self.head_.project_short(sem_short[positions])  # (M, H)
+            s_long = self.head_.project_long(
+                sem_long[torch.as_tensor(batch[:, 3], device=device)]
+            )  # (B, H)
+        if align and s_cells is not None:
+            h_pos, s_pos = h_cells, s_cells
+            if len(aligned) > self.max_contrast_positions:
+                pick = torch.randperm(len(aligned), device=device)[
                     : self.max_contrast_positions
                 ]
                 h_pos, s_pos = h_pos[pick], s_pos[pick]
             loss_short = info_nce(h_pos, s_pos, self.temperature)
             if collab_long.shape[0] > 1:
-                loss_long = info_nce(collab_long, sem_l, self.temperature)
+                loss_long = info_nce(collab_long, s_long, self.temperature)
         if reconstruct:
-            score = noise_scores(hidden, collab_long, sem_s, sem_l, terms=terms)  # (B, T)
+            # each cell as a one-position row with its sequence's long-term views
+            score = noise_scores(
+                h_cells.unsqueeze(1),  # (M, 1, H)
+                collab_long[cell_rows],  # (M, H)
+                None if s_cells is None else s_cells.unsqueeze(1),  # (M, 1, H)
+                None if s_long is None else s_long[cell_rows],  # (M, H)
+                terms=terms,
+            )[:, 0]  # (M,)
             mask = gumbel_sigmoid_mask(
                 score,
                 temperature=self.gumbel_temperature,
                 noise=self.gumbel_noise,
-            )  # (B, T)
-            recon = self.head_.decoder(mask.unsqueeze(-1) * hidden)  # (B, T, d)
-            target = module.item_embedding(items)  # (B, T, d)
-            loss_rec = F.mse_loss(recon[aligned], target[aligned])
+            )  # (M,)
+            recon = self.head_.decoder(mask.unsqueeze(-1) * h_cells)  # (M, d)
+            target = module.item_embedding(items.reshape(-1)[cells])  # (M, d)
+            loss_rec = F.mse_loss(recon, target)
+        return self._losses(loss_next, loss_short, loss_long, loss_rec)
+
+    def _losses(self, loss_next, loss_short, loss_long, loss_rec):
         loss = (
             loss_next
             + self.short_weight * loss_short

@@ -79,6 +79,8 @@ def test_fitted_attributes(fitted, histories):
     assert isinstance(fitted.module_, SequentialBackbone)
     assert not fitted.module_.training
     assert isinstance(fitted.optimizer_, torch.optim.Adam)
+    # the fused kernel: one pass over each parameter per step
+    assert fitted.optimizer_.defaults["fused"] is True
     assert fitted.device_ == torch.device("cpu")
     assert fitted.n_epochs_ == len(fitted.history_) == 4
     assert 1 <= fitted.best_epoch_ <= fitted.n_epochs_
