@@ -123,6 +123,7 @@ RESULT_TITLES = {
     "denoising_ml-100k_3epochs_audit": (
         "Denoising, MovieLens-100K, 3 alignment epochs: audit at a matched rate"
     ),
+    "denoising_beauty": "Denoising, Amazon Beauty",
     "denoising_beauty_noise": "Denoising, Amazon Beauty with 20% injected noise",
     "denoising_beauty_3epochs": "Denoising, Amazon Beauty, 3 alignment epochs",
     "denoising_beauty_3epochs_noise": (
