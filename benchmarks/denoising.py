@@ -35,6 +35,25 @@ from iadsr_sk.data import load_dataset
 from iadsr_sk.experiment import DenoisingRun, run_denoising
 
 
+def _run_column(records, run, key) -> str:
+    """Mean +- std of one run's figure over the seeds that have that run.
+
+    ``-`` when no seed has it; when only some do, their seeds are named, so a column
+    never mixes in seeds it does not cover without saying so.
+    """
+    have = [r for r in records if run in r]
+    if not have:
+        return "-"
+    if key == "ndcg@10":
+        text = _mean_std([r[run]["test"]["ndcg@10"] for r in have])
+    else:
+        text = _mean_std([r[run][key] for r in have])
+    if len(have) < len(records):
+        seeds = ", ".join(str(r["seed"]) for r in have)
+        text += f" (seed{'s' if len(have) > 1 else ''} {seeds})"
+    return text
+
+
 def _mean_std(values) -> str:
     values = np.asarray(values, dtype=float)
     return (
@@ -192,11 +211,7 @@ def main(argv=None) -> int:
             f"{col(lambda r: r['iadsr']['test_denoised']['hr@10'])} | "
             f"{col(lambda r: r['iadsr']['removed_fraction'])} | "
             f"{col(lambda r: r['iadsr']['cold_item_removal_rate'])} | "
-            + (
-                f"{col(lambda r: r['collab-only']['cold_item_removal_rate'])} |"
-                if "collab-only" in rs[0]
-                else "- |"
-            )
+            + f"{_run_column(rs, 'collab-only', 'cold_item_removal_rate')} |"
         )
     lines += [
         "",
@@ -209,11 +224,7 @@ def main(argv=None) -> int:
     for dataset, backbone, rs in _cells(records, args):
 
         def cell(run, key, rs=rs):
-            if not all(run in r for r in rs):
-                return "-"
-            if key == "ndcg@10":
-                return _mean_std([r[run]["test"]["ndcg@10"] for r in rs])
-            return _mean_std([r[run][key] for r in rs])
+            return _run_column(rs, run, key)
 
         lines.append(
             f"| {dataset} | {backbone} | {cell('iadsr', 'removed_fraction')} | "
