@@ -22,6 +22,7 @@ python benchmarks/denoising.py --datasets beauty --noise-rate 0.2 --clean-refere
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import resource
@@ -222,10 +223,7 @@ def main(argv=None) -> int:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for dataset, backbone, rs in _cells(records, args):
-
-        def cell(run, key, rs=rs):
-            return _run_column(rs, run, key)
-
+        cell = functools.partial(_run_column, rs)
         lines.append(
             f"| {dataset} | {backbone} | {cell('iadsr', 'removed_fraction')} | "
             f"{cell('iadsr', 'cold_item_removal_rate')} | "

@@ -84,6 +84,20 @@ def last_position_windows(
     return first + n_inputs - sizes, sizes, sizes - 1
 
 
+def window_cells(sizes: np.ndarray, first: np.ndarray, width: int) -> np.ndarray:
+    """Flat indices into a ``(B, width)`` window batch of the cells ``first <= t < size``.
+
+    Found on the host from the window sizes, so selecting them costs no device sync.
+    """
+    columns = np.arange(width)
+    return np.flatnonzero((columns < sizes[:, None]) & (columns >= first[:, None]))
+
+
+def cell_positions(starts: np.ndarray, cells: np.ndarray, width: int) -> np.ndarray:
+    """Flat index into the interactions of each cell of a ``(B, width)`` window batch."""
+    return starts[cells // width] + cells % width
+
+
 def make_windows(
     offsets: np.ndarray,
     lengths: np.ndarray,
@@ -510,16 +524,18 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
         """Mean cross-entropy of the next item at the trained positions of a batch."""
         starts, sizes, train_from = batch[:, 0], batch[:, 1], batch[:, 2]
         items, _, _ = self._window_items(codes, starts, sizes)  # (B, T)
-        # trained cells and their targets, found on the host: no device sync
-        columns = np.arange(items.shape[1])
-        trained = (columns < sizes[:, None]) & (columns >= train_from[:, None])  # (B, T)
-        cells = torch.as_tensor(np.flatnonzero(trained), device=self.device_)  # (N,)
-        next_index = (starts[:, None] + columns + 1)[trained]  # flat index of targets
-        targets = codes[torch.as_tensor(next_index, device=self.device_)] - 1  # (N,)
+        cells = window_cells(sizes, train_from, items.shape[1])  # (N,) trained cells
+        targets = self._next_items(codes, starts, cells, items.shape[1])  # (N,)
         hidden = self.module_(items)  # (B, T, H)
-        hidden = hidden.reshape(-1, hidden.shape[-1])[cells]  # (N, H)
+        hidden = hidden.reshape(-1, hidden.shape[-1])
+        hidden = hidden[torch.as_tensor(cells, device=self.device_)]  # (N, H)
         loss = F.cross_entropy(self._item_logits(hidden).float(), targets)
-        return loss, int(cells.numel())
+        return loss, int(cells.size)
+
+    def _next_items(self, codes: torch.Tensor, starts, cells, width: int):
+        """The next item of each cell of a window batch, as a 0-based item code."""
+        following = cell_positions(starts, cells, width) + 1  # flat index of targets
+        return codes[torch.as_tensor(following, device=self.device_)] - 1
 
     def _item_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """``(..., H) -> (..., n_items)`` logits of the real items (no padding column)."""

@@ -23,7 +23,7 @@ from .._base import (
     unfitted_on_failure,
 )
 from .._persistence import VersionedPickleMixin
-from ..collaborative._recommender import make_windows
+from ..collaborative._recommender import cell_positions, make_windows, window_cells
 from ..data._sequences import Sequences
 from ..nn._alignment import (
     AlignmentHead,
@@ -59,6 +59,21 @@ def _collaborative_part(X):
             "after a CollaborativeEncoder in a Pipeline."
         )
     return X
+
+
+def _position_scores(h, h_long, s, s_long, rows, terms):
+    """Noise score of each position, paired with its sequence's long-term views.
+
+    h, s: (N, H) per position (``s`` None without semantics); h_long, s_long: (n, H)
+    per sequence; rows: (N,) the sequence of each position. Returns (N,).
+    """
+    return noise_scores(
+        h.unsqueeze(1),  # (N, 1, H): one "row" per position (T = 1)
+        h_long[rows],  # (N, H)
+        None if s is None else s.unsqueeze(1),  # (N, 1, H)
+        None if s_long is None else s_long[rows],  # (N, H)
+        terms=terms,
+    )[:, 0]
 
 
 class InterestAligner(
@@ -309,20 +324,16 @@ class InterestAligner(
         module, device = recommender.module_, self.device_
         starts, sizes = batch[:, 0], batch[:, 1]
         items, _, valid = recommender._window_items(codes, starts, sizes)  # (B, T)
-        # which cells are trained, found on the host: no device sync, and the work
-        # below is done on those cells only, never on padding
-        columns = np.arange(items.shape[1])
-        valid_host = columns < sizes[:, None]  # (B, T)
-        # positions with a next item inside the window's sequence (next-item loss)
-        scored = np.flatnonzero(valid_host & (columns >= batch[:, 2][:, None]))
-        # positions aligned and reconstructed: every position once an epoch
-        aligned = np.flatnonzero(valid_host & (columns >= batch[:, 4][:, None]))
-        flat_index = (starts[:, None] + columns).ravel()  # (B * T,) into codes
+        width = items.shape[1]
+        # the work below is done on trained cells only, never on padding: positions
+        # with a next item inside the window's sequence (next-item loss), and
+        # positions aligned and reconstructed (every position once an epoch)
+        scored = window_cells(sizes, batch[:, 2], width)  # (N,)
+        aligned = window_cells(sizes, batch[:, 4], width)  # (M,)
         hidden = module(items)  # (B, T, H)
         collab_long = masked_max_pool(hidden, valid)  # (B, H)
         hidden = hidden.reshape(-1, hidden.shape[-1])  # (B * T, H)
-        # (N,) the next item of each scored position, as a 0-based item code
-        targets = codes[torch.as_tensor(flat_index[scored] + 1, device=device)] - 1
+        targets = recommender._next_items(codes, starts, scored, width)  # (N,)
         logits = recommender._item_logits(hidden[torch.as_tensor(scored, device=device)])
         loss_next = F.cross_entropy(logits.float(), targets)  # logits: (N, n_items)
         zero = hidden.new_zeros(())
@@ -331,10 +342,12 @@ class InterestAligner(
             return self._losses(loss_next, loss_short, loss_long, loss_rec)
         cells = torch.as_tensor(aligned, device=device)  # (M,)
         h_cells = hidden[cells]  # (M, H)
-        cell_rows = torch.as_tensor(aligned // items.shape[1], device=device)  # (M,)
+        cell_rows = torch.as_tensor(aligned // width, device=device)  # (M,)
         s_cells = s_long = None
         if sem_short is not None:
-            positions = torch.as_tensor(flat_index[aligned], device=device)  # (M,)
+            positions = torch.as_tensor(
+                cell_positions(starts, aligned, width), device=device
+            )  # (M,)
             s_cells = self.head_.project_short(sem_short[positions])  # (M, H)
             s_long = self.head_.project_long(
                 sem_long[torch.as_tensor(batch[:, 3], device=device)]
@@ -350,14 +363,9 @@ class InterestAligner(
             if collab_long.shape[0] > 1:
                 loss_long = info_nce(collab_long, s_long, self.temperature)
         if reconstruct:
-            # each cell as a one-position row with its sequence's long-term views
-            score = noise_scores(
-                h_cells.unsqueeze(1),  # (M, 1, H)
-                collab_long[cell_rows],  # (M, H)
-                None if s_cells is None else s_cells.unsqueeze(1),  # (M, 1, H)
-                None if s_long is None else s_long[cell_rows],  # (M, H)
-                terms=terms,
-            )[:, 0]  # (M,)
+            score = _position_scores(
+                h_cells, collab_long, s_cells, s_long, cell_rows, terms
+            )  # (M,)
             mask = gumbel_sigmoid_mask(
                 score,
                 temperature=self.gumbel_temperature,
@@ -414,15 +422,8 @@ class InterestAligner(
         else:
             s = s_long = None
             similarity = np.full(len(seqs), np.nan)
-        # one "row" per position (T = 1), paired with its sequence's long-term views
         rows_t = torch.as_tensor(rows, device=device)
-        scores = noise_scores(
-            h.unsqueeze(1),  # (N, 1, H)
-            h_long[rows_t],  # (N, H)
-            None if s is None else s.unsqueeze(1),  # (N, 1, H)
-            None if s_long is None else s_long[rows_t],  # (N, H)
-            terms=terms,
-        )[:, 0]  # (N,)
+        scores = _position_scores(h, h_long, s, s_long, rows_t, terms)  # (N,)
         return NoiseScores(
             sequences=seqs,
             scores=scores.float().cpu().numpy(),
