@@ -64,6 +64,42 @@ def _mean_std(values) -> str:
     )
 
 
+def _budget_table(records, args) -> list:
+    """Lines of the validation budget search (runs with --drop-rate-grid), if any."""
+    if not any("budget_search" in r["iadsr"] for r in records):
+        return []
+    lines = [
+        "",
+        "Removal budget chosen on the validation split (one retrained recommender per "
+        "candidate; mean over seeds; 'chosen' counts the seeds that picked it):",
+        "",
+        "| dataset | backbone | budget | removed | valid NDCG@10 | test NDCG@10 | chosen |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for dataset, backbone, rs in _cells(records, args):
+        rs = [r for r in rs if "budget_search" in r["iadsr"]]
+        if not rs:
+            continue
+        lines.append(
+            f"| {dataset} | {backbone} | none (no denoising) | 0 | "
+            f"{_mean_std([r['iadsr']['baseline_valid']['ndcg@10'] for r in rs])} | "
+            f"{_mean_std([r['iadsr']['baseline_test']['ndcg@10'] for r in rs])} | - |"
+        )
+        for i, entry in enumerate(rs[0]["iadsr"]["budget_search"]):
+            rate = entry["drop_rate"]
+            found = [r["iadsr"]["budget_search"][i] for r in rs]
+            chosen = sum(r["iadsr"]["chosen_drop_rate"] == rate for r in rs)
+            lines.append(
+                f"| {dataset} | {backbone} | "
+                f"{'keep rule' if rate is None else f'{rate:g}'} | "
+                f"{_mean_std([e['removed_fraction'] for e in found])} | "
+                f"{_mean_std([e['valid']['ndcg@10'] for e in found])} | "
+                f"{_mean_std([e['test']['ndcg@10'] for e in found])} | "
+                f"{chosen} of {len(rs)} |"
+            )
+    return lines
+
+
 def _cells(records, args):
     """(dataset, backbone, records of that cell) for every cell that has records."""
     for dataset in args.datasets:
@@ -102,6 +138,14 @@ def main(argv=None) -> int:
         help="an InterestAligner parameter (repeatable), e.g. temperature=0.5",
     )
     parser.add_argument(
+        "--drop-rate-grid",
+        nargs="+",
+        metavar="RATE",
+        help="choose IADSR's removal budget on the validation split among these "
+        "candidates ('rule': the threshold keep rule), one retrained recommender each; "
+        "the ablations then remove as much as the chosen budget did",
+    )
+    parser.add_argument(
         "--retrain-ablations",
         action="store_true",
         help="also retrain a recommender on the ablations' histories (default: audit "
@@ -122,6 +166,9 @@ def main(argv=None) -> int:
     for item in args.align_param:
         name, _, value = item.partition("=")
         aligner_params[name] = json.loads(value) if value[:1] in "-.0123456789" else value
+    grid = None
+    if args.drop_rate_grid:
+        grid = tuple(None if v == "rule" else float(v) for v in args.drop_rate_grid)
     out = Path(args.out + args.tag)
     out.parent.mkdir(parents=True, exist_ok=True)
     records = []
@@ -150,7 +197,9 @@ def main(argv=None) -> int:
                 # is shared by IADSR and its ablations
                 stage1: dict = {}
                 iadsr = run_denoising(
-                    seqs, DenoisingRun(denoiser="iadsr", **common), stage1_cache=stage1
+                    seqs,
+                    DenoisingRun(denoiser="iadsr", drop_rate_grid=grid, **common),
+                    stage1_cache=stage1,
                 )
                 record = {
                     "dataset": dataset,
@@ -245,6 +294,7 @@ def main(argv=None) -> int:
             f"{_mean_std([r['iadsr']['denoise_seconds'] for r in rs])} | "
             f"{max(r['peak_rss_mb'] for r in rs):.0f} |"
         )
+    lines += _budget_table(records, args)
     if args.noise_rate > 0:
         lines += [
             "",

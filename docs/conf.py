@@ -118,6 +118,9 @@ RESULT_ORDER = [
 RESULT_TITLES = {
     "denoising": "Denoising",
     "denoising_ml-100k": "Denoising, MovieLens-100K",
+    "denoising_ml-100k_budget": (
+        "Denoising, MovieLens-100K, removal budget chosen on validation"
+    ),
     "denoising_ml-100k_tau05": "Denoising, MovieLens-100K, InfoNCE temperature 0.5",
     "denoising_ml-100k_3epochs": "Denoising, MovieLens-100K, 3 alignment epochs",
     "denoising_ml-100k_3epochs_audit": (

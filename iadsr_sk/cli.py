@@ -67,6 +67,19 @@ def _rate(value: str) -> float:
     return number
 
 
+def _budget(value: str) -> float | None:
+    """A --drop-rate-grid entry: 'rule' (the threshold keep rule) or a rate in (0, 1)."""
+    if value == "rule":
+        return None
+    number = _rate(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError(
+            "expected 'rule' or a rate in (0, 1), got 0 (no denoising is the "
+            "--denoiser none baseline)"
+        )
+    return number
+
+
 def _output_path(value: str) -> Path:
     """A results path that can be written: checked now, not after a long run."""
     path = Path(value).expanduser()
@@ -161,6 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
         "thresholding the scores (SequenceDenoiser(removal_rate=...))",
     )
     den.add_argument(
+        "--drop-rate-grid",
+        type=_budget,
+        nargs="+",
+        metavar="RATE",
+        help="a learned denoiser: choose its removal budget on the validation split "
+        "among these candidates ('rule': the --threshold keep rule), one retrained "
+        "recommender each; the JSON adds chosen_drop_rate and budget_search",
+    )
+    den.add_argument(
         "--embedder",
         default="default",
         help="language model: 'default' (all-MiniLM-L6-v2, offline) or a local folder",
@@ -242,6 +264,21 @@ def run(args) -> dict:
     logger.info(
         "%d users, %d items, %d interactions", len(seqs), seqs.n_items, seqs.n_interactions
     )
+    if args.denoiser == "none":
+        given = [
+            flag
+            for flag, value in (
+                ("--drop-rate", args.drop_rate),
+                ("--drop-rate-grid", args.drop_rate_grid),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ValueError(
+                f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} a "
+                "denoiser (--denoiser iadsr, random, ...); "
+                "with --denoiser none nothing is removed"
+            )
     if args.denoiser != "none" or args.noise_rate > 0:
         return _run_denoising(args, name, seqs, started)
     max_len = _denoising_run(args).max_len
@@ -299,6 +336,7 @@ def _denoising_run(args) -> DenoisingRun:
         noise_rate=args.noise_rate,
         test_input=args.test_input,
         drop_rate=args.drop_rate,
+        drop_rate_grid=None if args.drop_rate_grid is None else tuple(args.drop_rate_grid),
         device=args.device,
         embedder=args.embedder,
         semantic_mode=args.semantic_mode,

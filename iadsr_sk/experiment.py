@@ -61,6 +61,9 @@ class DenoisingRun:
     noise_mode: str = "replace"
     test_input: str = "raw"
     drop_rate: float | None = None
+    #: candidate removal budgets chosen from on the validation split (``None`` in
+    #: the grid: the threshold keep rule); see :func:`run_denoising`
+    drop_rate_grid: tuple | None = None
     device: str = "cpu"
     embedder: str = "default"
     semantic_mode: str | None = None
@@ -141,6 +144,85 @@ def _metrics(model, inputs, targets) -> dict:
     return {k: result[k] for k in REPORT_KEYS}
 
 
+def _check_drop_rate_grid(run: DenoisingRun) -> None:
+    grid = run.drop_rate_grid
+    if grid is None:
+        return
+    if isinstance(grid, (str, bytes)) or not hasattr(grid, "__len__") or not len(grid):
+        raise ValueError(
+            f"drop_rate_grid must be a non-empty sequence of rates, got {grid!r}"
+        )
+    if run.drop_rate is not None:
+        raise ValueError("set drop_rate or drop_rate_grid, not both")
+    if DENOISERS.get(run.denoiser) is None:
+        raise ValueError(f"drop_rate_grid needs a learned denoiser, not {run.denoiser!r}")
+    if not run.retrain:
+        raise ValueError(
+            "drop_rate_grid chooses by retraining the recommender; it needs retrain=True"
+        )
+    for rate in grid:
+        ok = rate is None or (
+            isinstance(rate, (int, float, np.floating))
+            and not isinstance(rate, bool)
+            and 0 < rate < 1
+        )
+        if not ok:
+            raise ValueError(
+                f"drop_rate_grid entries must be None (the keep rule) or rates in "
+                f"(0, 1); got {rate!r}"
+            )
+    if len(set(grid)) != len(grid):
+        raise ValueError(f"drop_rate_grid has repeated entries: {list(grid)}")
+
+
+def _retrain(run: DenoisingRun, denoised: Sequences, eval_set):
+    """A fresh recommender trained on ``denoised``; returns it and its fit seconds."""
+    model = make_recommender(run)
+    started = time.perf_counter()
+    model.fit(denoised, eval_set=eval_set)
+    return model, time.perf_counter() - started
+
+
+def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_set):
+    """Choose the removal budget of ``run.drop_rate_grid`` with the best validation
+    NDCG@10 (ties: the earlier candidate).
+
+    Returns the chosen fitted denoiser, its (recommender, fit seconds) and one record
+    per candidate. Test metrics are recorded for every candidate but never used to
+    choose.
+    """
+    from .denoising import SequenceDenoiser
+
+    search, best = [], None
+    for rate in run.drop_rate_grid:
+        denoiser = SequenceDenoiser(threshold=run.threshold, removal_rate=rate).fit(scores)
+        keep = denoiser.keep_mask(scores)
+        logger.info(
+            "budget %s: removed %.1f%% of training items; training %s",
+            "keep rule" if rate is None else f"{rate:g}",
+            100 * (1 - keep.mean()),
+            run.model,
+        )
+        trained = _retrain(run, train.keep_mask(keep), eval_set)
+        valid = _metrics(trained[0], split.valid_input, split.valid_target)
+        search.append(
+            {
+                "drop_rate": rate,
+                "removed_fraction": float(1 - keep.mean()),
+                "valid": valid,
+                "test": _metrics(trained[0], split.test_input, split.test_target),
+            }
+        )
+        if best is None or valid["ndcg@10"] > best[0]:
+            best = (valid["ndcg@10"], denoiser, trained)
+    logger.info(
+        "chose budget %s (validation NDCG@10 %.4f)",
+        "keep rule" if best[1].removal_rate is None else f"{best[1].removal_rate:g}",
+        best[0],
+    )
+    return best[1], best[2], search
+
+
 def run_denoising(
     seqs: Sequences, run: DenoisingRun, *, stage1_cache: dict | None = None
 ) -> dict:
@@ -151,6 +233,14 @@ def run_denoising(
     noise, preset) combination is trained once and reused. With ``run.retrain``
     false, the denoised histories are audited (removal rates, detection) but no
     recommender is retrained on them.
+
+    With ``run.drop_rate_grid`` (a learned denoiser), the whole method is fitted once
+    and the removal budget is chosen on the validation split: for every candidate
+    (``None``: the threshold keep rule) a recommender is trained on the histories it
+    leaves and the best validation NDCG@10 wins (ties: the earlier candidate). The
+    results then add ``"chosen_drop_rate"`` and ``"budget_search"`` (per candidate:
+    removed share, validation and test metrics; test figures are never used to
+    choose).
     """
     from .collaborative import CollaborativeEncoder
     from .denoising import InterestAligner, RandomDropper, SequenceDenoiser
@@ -166,6 +256,7 @@ def run_denoising(
         raise ValueError(
             f"test_input='denoised' needs a learned denoiser, not {run.denoiser!r}"
         )
+    _check_drop_rate_grid(run)
     managed = {"variant", "n_epochs", "device", "random_state", "verbose"}
     clash = sorted(managed & set(run.aligner_params))
     if clash:
@@ -190,6 +281,7 @@ def run_denoising(
     result: dict = {"denoiser": None if run.denoiser == "none" else run.denoiser}
     keep = np.ones(train.n_interactions, dtype=bool)
     scores = None
+    trained = None  # (recommender, seconds) once one is trained on the denoised data
     pipeline_steps = None
     denoise_seconds = 0.0
     variant = DENOISERS[run.denoiser]
@@ -235,6 +327,9 @@ def run_denoising(
         result["baseline_test"] = _metrics(
             encoder.recommender_, split.test_input, split.test_target
         )
+        result["baseline_valid"] = _metrics(
+            encoder.recommender_, split.valid_input, split.valid_target
+        )
         interests = encoder.transform(upstream)
         logger.info("stage 2, aligning interests (%s)", variant)
         aligner = InterestAligner(
@@ -246,12 +341,25 @@ def run_denoising(
             **run.aligner_params,
         ).fit(interests)
         scores = aligner.transform(interests)
-        # with drop_rate: remove the lowest-scoring share of the training positions
-        # instead of thresholding (e.g. to compare which items two denoisers remove
-        # when both remove as much); the learned cutoff also applies to test inputs
-        denoiser = SequenceDenoiser(
-            threshold=run.threshold, removal_rate=run.drop_rate
-        ).fit(scores)
+        if run.drop_rate_grid is not None:
+            # the budget is chosen on the validation split: one retrained
+            # recommender per candidate; the chosen one is kept, not trained again
+            searching = time.perf_counter()
+            denoiser, trained, result["budget_search"] = _search_drop_rate(
+                run, scores, train, split, eval_set
+            )
+            result["chosen_drop_rate"] = denoiser.removal_rate
+            # the search's retraining is not part of the method's own time
+            result["budget_search_seconds"] = round(time.perf_counter() - searching, 3)
+            t0 += result["budget_search_seconds"]
+        else:
+            # with drop_rate: remove the lowest-scoring share of the training
+            # positions instead of thresholding (e.g. to compare which items two
+            # denoisers remove when both remove as much); the learned cutoff also
+            # applies to test inputs
+            denoiser = SequenceDenoiser(
+                threshold=run.threshold, removal_rate=run.drop_rate
+            ).fit(scores)
         keep = denoiser.keep_mask(scores)
         pipeline_steps = (semantic, encoder, aligner, denoiser)
         denoise_seconds = time.perf_counter() - t0
@@ -300,11 +408,10 @@ def run_denoising(
     if not run.retrain:
         result["total_seconds"] = round(time.perf_counter() - started, 3)
         return result
-    logger.info("training %s on the %s histories", run.model, run.denoiser)
-    model = make_recommender(run)
-    fit_started = time.perf_counter()
-    model.fit(denoised, eval_set=eval_set)
-    fit_seconds = time.perf_counter() - fit_started
+    if trained is None:
+        logger.info("training %s on the %s histories", run.model, run.denoiser)
+        trained = _retrain(run, denoised, eval_set)
+    model, fit_seconds = trained
     raw_test = _metrics(model, split.test_input, split.test_target)
     denoised_test = None
     if pipeline_steps is not None:

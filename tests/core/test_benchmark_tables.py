@@ -43,3 +43,39 @@ def test_run_column_names_the_seeds_it_covers(bench):
 
 def test_run_column_without_the_run(bench):
     assert bench._run_column([_record(0), _record(1)], "random", "ndcg@10") == "-"
+
+
+def _searched(seed, valid, chosen):
+    """A record of a run whose budget was chosen on validation (two candidates)."""
+    search = [
+        {
+            "drop_rate": rate,
+            "removed_fraction": rate or 0.01,
+            "valid": {"ndcg@10": v},
+            "test": {"ndcg@10": v / 2},
+        }
+        for rate, v in zip((None, 0.1), valid, strict=True)
+    ]
+    iadsr = {
+        "budget_search": search,
+        "chosen_drop_rate": chosen,
+        "baseline_valid": {"ndcg@10": 0.05},
+        "baseline_test": {"ndcg@10": 0.04},
+    }
+    return {"dataset": "d", "backbone": "b", "seed": seed, "iadsr": iadsr}
+
+
+def test_budget_table_counts_the_seeds_that_chose_each_budget(bench):
+    args = type("Args", (), {"datasets": ["d"], "backbones": ["b"]})()
+    records = [_searched(0, (0.06, 0.08), 0.1), _searched(1, (0.07, 0.05), None)]
+    lines = bench._budget_table(records, args)
+    rows = [line for line in lines if line.startswith("| d | b |")]
+    assert rows == [
+        "| d | b | none (no denoising) | 0 | 0.0500 ± 0.0000 | 0.0400 ± 0.0000 | - |",
+        "| d | b | keep rule | 0.0100 ± 0.0000 | 0.0650 ± 0.0050 | 0.0325 ± 0.0025 "
+        "| 1 of 2 |",
+        "| d | b | 0.1 | 0.1000 ± 0.0000 | 0.0650 ± 0.0150 | 0.0325 ± 0.0075 | 1 of 2 |",
+    ]
+    # runs without a budget search add no table
+    plain = [{"dataset": "d", "backbone": "b", "seed": 0, "iadsr": {}}]
+    assert bench._budget_table(plain, args) == []

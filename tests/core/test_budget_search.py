@@ -1,0 +1,103 @@
+"""Choosing the removal budget on the validation split (DenoisingRun.drop_rate_grid)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from iadsr_sk.cli import main
+from iadsr_sk.data import read_sequences
+from iadsr_sk.experiment import DenoisingRun, run_denoising
+
+
+@pytest.fixture
+def logs(tmp_path):
+    path = tmp_path / "logs.txt"
+    rng = np.random.default_rng(0)
+    lines = []
+    for u in range(60):
+        # a cycle through 15 items with a random item now and then
+        items = [(u + t) % 15 for t in range(8)]
+        items[rng.integers(1, 7)] = int(rng.integers(15))
+        lines.append(" ".join([f"u{u}"] + [f"i{i}" for i in items]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+BASE = dict(
+    model="gru4rec", denoiser="collab-only", max_epochs=2, align_epochs=1, verbose=0
+)
+
+
+def test_the_best_validation_budget_is_chosen_and_its_recommender_kept(logs):
+    seqs = read_sequences(logs)
+    grid = (None, 0.2, 0.4)
+    result = run_denoising(seqs, DenoisingRun(**BASE, drop_rate_grid=grid))
+    search = result["budget_search"]
+    assert [entry["drop_rate"] for entry in search] == list(grid)
+    valid = [entry["valid"]["ndcg@10"] for entry in search]
+    best = search[int(np.argmax(valid))]  # argmax: the first of tied candidates
+    assert result["chosen_drop_rate"] == best["drop_rate"]
+    # the reported recommender is the chosen candidate's, not one trained again
+    assert result["valid"] == best["valid"]
+    assert result["test_raw"] == best["test"]
+    assert result["removed_fraction"] == best["removed_fraction"]
+    # budgets remove the lowest-scoring share of the training positions
+    assert search[1]["removed_fraction"] == pytest.approx(0.2, abs=0.03)
+    assert search[2]["removed_fraction"] == pytest.approx(0.4, abs=0.03)
+    assert "baseline_valid" in result and "baseline_test" in result
+    # the search's retraining is timed apart from the method's own time
+    assert result["budget_search_seconds"] > 0
+    assert (
+        result["denoise_seconds"] + result["budget_search_seconds"]
+        <= (result["total_seconds"])
+    )
+
+
+def test_a_grid_of_one_budget_equals_that_drop_rate(logs):
+    seqs = read_sequences(logs)
+    searched = run_denoising(seqs, DenoisingRun(**BASE, drop_rate_grid=(0.3,)))
+    direct = run_denoising(seqs, DenoisingRun(**BASE, drop_rate=0.3))
+    assert searched["chosen_drop_rate"] == 0.3
+    assert searched["removed_fraction"] == direct["removed_fraction"]
+    assert searched["test"] == direct["test"]
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(drop_rate_grid=()), "non-empty sequence"),
+        (dict(drop_rate_grid=0.2), "non-empty sequence"),
+        (dict(drop_rate_grid=(0.2,), drop_rate=0.2), "drop_rate or drop_rate_grid"),
+        (dict(drop_rate_grid=(0.2,), denoiser="random"), "needs a learned denoiser"),
+        (dict(drop_rate_grid=(0.2,), retrain=False), "needs retrain=True"),
+        (dict(drop_rate_grid=(0.0,)), r"rates in \(0, 1\); got 0.0"),
+        (dict(drop_rate_grid=(1.5,)), r"got 1.5"),
+        (dict(drop_rate_grid=(True,)), r"got True"),
+        (dict(drop_rate_grid=("0.2",)), r"got '0.2'"),
+        (dict(drop_rate_grid=(0.2, 0.2)), "repeated entries"),
+    ],
+)
+def test_bad_grids_are_refused_with_the_problem_named(logs, settings, message):
+    seqs = read_sequences(logs)
+    run = DenoisingRun(**{**BASE, **settings})
+    with pytest.raises(ValueError, match=message):
+        run_denoising(seqs, run)
+
+
+def test_cli_drop_rate_grid(logs, tmp_path, capsys):
+    out = tmp_path / "grid.json"
+    argv = ["run", "--sequences", str(logs), "--model", "gru4rec", "--max-epochs", "2"]
+    argv += ["--denoiser", "collab-only", "--align-epochs", "1"]
+    assert main([*argv, "--drop-rate-grid", "rule", "0.3", "--out", str(out), "-q"]) == 0
+    result = json.loads(out.read_text())
+    assert [e["drop_rate"] for e in result["budget_search"]] == [None, 0.3]
+    assert result["chosen_drop_rate"] in (None, 0.3)
+    with pytest.raises(SystemExit):
+        main([*argv, "--drop-rate-grid", "0", "-q"])
+    assert "expected 'rule' or a rate in (0, 1), got 0" in capsys.readouterr().err
+    plain = ["run", "--sequences", str(logs), "--model", "gru4rec", "-q"]
+    assert main([*plain, "--drop-rate-grid", "rule"]) == 2
+    assert "--drop-rate-grid needs a denoiser" in capsys.readouterr().err
+    assert main([*plain, "--drop-rate", "0.2"]) == 2
+    assert "--drop-rate needs a denoiser" in capsys.readouterr().err
