@@ -112,6 +112,7 @@ RESULT_ORDER = [
     "semantic_throughput",
     "denoising_ml-100k",
     "denoising_beauty",
+    "noise_floor",
     "score_diagnostics",
     "align_throughput",
 ]
@@ -134,6 +135,9 @@ RESULT_TITLES = {
     ),
     "denoising_beauty_noise_rate20": (
         "Denoising, Amazon Beauty with 20% injected noise, 20% removal budget"
+    ),
+    "noise_floor_ml-100k_sasrec": (
+        "Training noise floor, MovieLens-100K, SASRec: random items removed"
     ),
     "align_throughput_beauty": "Stage-2 training throughput, Amazon Beauty",
     "align_throughput_beauty_repeat": (
