@@ -129,6 +129,9 @@ RESULT_TITLES = {
     ),
     "denoising_beauty": "Denoising, Amazon Beauty",
     "denoising_beauty_noise": "Denoising, Amazon Beauty with 20% injected noise",
+    "denoising_beauty_noise_gru4rec_caser": (
+        "Denoising, Amazon Beauty with 20% injected noise, GRU4Rec and Caser"
+    ),
     "denoising_beauty_3epochs": "Denoising, Amazon Beauty, 3 alignment epochs",
     "denoising_beauty_3epochs_noise": (
         "Denoising, Amazon Beauty with 20% injected noise, 3 alignment epochs"
