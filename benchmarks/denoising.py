@@ -168,7 +168,12 @@ def main(argv=None) -> int:
         aligner_params[name] = json.loads(value) if value[:1] in "-.0123456789" else value
     grid = None
     if args.drop_rate_grid:
-        grid = tuple(None if v == "rule" else float(v) for v in args.drop_rate_grid)
+        try:
+            grid = tuple(None if v == "rule" else float(v) for v in args.drop_rate_grid)
+        except ValueError:
+            parser.error(
+                f"--drop-rate-grid takes 'rule' or rates, got {args.drop_rate_grid}"
+            )
     out = Path(args.out + args.tag)
     out.parent.mkdir(parents=True, exist_ok=True)
     records = []

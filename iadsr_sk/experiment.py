@@ -144,6 +144,12 @@ def _metrics(model, inputs, targets) -> dict:
     return {k: result[k] for k in REPORT_KEYS}
 
 
+def _stream_seed(seed: int, purpose: str) -> int:
+    """A seed for one purpose of a run, independent of ``seed``'s own stream."""
+    entropy = [seed, *purpose.encode()]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
 def _check_drop_rate_grid(run: DenoisingRun) -> None:
     grid = run.drop_rate_grid
     if grid is None:
@@ -287,7 +293,9 @@ def run_denoising(
     variant = DENOISERS[run.denoiser]
     if run.denoiser == "random":
         rate = 0.1 if run.drop_rate is None else run.drop_rate
-        dropper = RandomDropper(rate=rate, random_state=run.seed)
+        # the drops draw from their own stream: with run.seed itself they would
+        # repeat inject_noise's draws and remove exactly the injected items
+        dropper = RandomDropper(rate=rate, random_state=_stream_seed(run.seed, "drops"))
         keep = dropper.fit(train)._keep(train)
     elif variant is not None:
         t0 = time.perf_counter()
