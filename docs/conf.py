@@ -129,6 +129,12 @@ RESULT_TITLES = {
     ),
     "denoising_beauty": "Denoising, Amazon Beauty",
     "denoising_beauty_noise": "Denoising, Amazon Beauty with 20% injected noise",
+    "denoising_beauty_budget": (
+        "Denoising, Amazon Beauty, removal budget chosen on validation"
+    ),
+    "denoising_beauty_noise_budget": (
+        "Denoising, Amazon Beauty with 20% injected noise, budget chosen on validation"
+    ),
     "denoising_beauty_noise_gru4rec_caser": (
         "Denoising, Amazon Beauty with 20% injected noise, GRU4Rec and Caser"
     ),
