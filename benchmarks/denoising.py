@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from iadsr_sk.cli import _budget
 from iadsr_sk.data import load_dataset
 from iadsr_sk.experiment import DenoisingRun, run_denoising
 
@@ -139,6 +140,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--drop-rate-grid",
+        type=_budget,
         nargs="+",
         metavar="RATE",
         help="choose IADSR's removal budget on the validation split among these "
@@ -166,14 +168,7 @@ def main(argv=None) -> int:
     for item in args.align_param:
         name, _, value = item.partition("=")
         aligner_params[name] = json.loads(value) if value[:1] in "-.0123456789" else value
-    grid = None
-    if args.drop_rate_grid:
-        try:
-            grid = tuple(None if v == "rule" else float(v) for v in args.drop_rate_grid)
-        except ValueError:
-            parser.error(
-                f"--drop-rate-grid takes 'rule' or rates, got {args.drop_rate_grid}"
-            )
+    grid = None if args.drop_rate_grid is None else tuple(args.drop_rate_grid)
     out = Path(args.out + args.tag)
     out.parent.mkdir(parents=True, exist_ok=True)
     records = []

@@ -166,17 +166,19 @@ def _check_drop_rate_grid(run: DenoisingRun) -> None:
         raise ValueError(
             "drop_rate_grid chooses by retraining the recommender; it needs retrain=True"
         )
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from .denoising import SequenceDenoiser
+
     for rate in grid:
-        ok = rate is None or (
-            isinstance(rate, (int, float, np.floating))
-            and not isinstance(rate, bool)
-            and 0 < rate < 1
-        )
-        if not ok:
+        # checked now, with SequenceDenoiser's own constraint, not after training
+        try:
+            SequenceDenoiser(removal_rate=rate)._validate_params()
+        except InvalidParameterError:
             raise ValueError(
                 f"drop_rate_grid entries must be None (the keep rule) or rates in "
                 f"(0, 1); got {rate!r}"
-            )
+            ) from None
     if len(set(grid)) != len(grid):
         raise ValueError(f"drop_rate_grid has repeated entries: {list(grid)}")
 
@@ -203,10 +205,11 @@ def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_s
     for rate in run.drop_rate_grid:
         denoiser = SequenceDenoiser(threshold=run.threshold, removal_rate=rate).fit(scores)
         keep = denoiser.keep_mask(scores)
+        removed = float(1 - keep.mean())
         logger.info(
             "budget %s: removed %.1f%% of training items; training %s",
             "keep rule" if rate is None else f"{rate:g}",
-            100 * (1 - keep.mean()),
+            100 * removed,
             run.model,
         )
         trained = _retrain(run, train.keep_mask(keep), eval_set)
@@ -214,7 +217,7 @@ def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_s
         search.append(
             {
                 "drop_rate": rate,
-                "removed_fraction": float(1 - keep.mean()),
+                "removed_fraction": removed,
                 "valid": valid,
                 "test": _metrics(trained[0], split.test_input, split.test_target),
             }
