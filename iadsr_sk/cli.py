@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="none",
         choices=tuple(DENOISERS),
         help="denoise the training histories first (default: none); collab-only and "
-        "no-* are ablations, random drops at --drop-rate",
+        "no-* are ablations, random drops at --drop-rate, oracle removes exactly the "
+        "items --noise-rate injected (the ceiling of any denoiser)",
     )
     den.add_argument(
         "--noise-rate",

@@ -45,6 +45,9 @@ DENOISERS = {
     "no-align": "no_align",
     "no-rec": "no_rec",
     "random": None,
+    # removes the injected items (needs noise_rate > 0): the ceiling of what any
+    # denoiser can recover on that data
+    "oracle": None,
 }
 REPORT_KEYS = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr@10")
 
@@ -253,6 +256,7 @@ def run_denoising(
     """
     from .collaborative import CollaborativeEncoder
     from .denoising import InterestAligner, RandomDropper, SequenceDenoiser
+    from .denoising._keep_rule import keep_mask_from_scores
 
     run = run.resolved()
     if run.denoiser not in DENOISERS:
@@ -266,6 +270,16 @@ def run_denoising(
             f"test_input='denoised' needs a learned denoiser, not {run.denoiser!r}"
         )
     _check_drop_rate_grid(run)
+    if run.denoiser == "oracle":
+        if not run.noise_rate > 0:
+            raise ValueError(
+                "denoiser='oracle' removes the injected items; it needs noise_rate > 0"
+            )
+        if run.drop_rate is not None:
+            raise ValueError(
+                "denoiser='oracle' removes exactly the injected items; drop_rate does "
+                "not apply"
+            )
     managed = {"variant", "n_epochs", "device", "random_state", "verbose"}
     clash = sorted(managed & set(run.aligner_params))
     if clash:
@@ -294,7 +308,12 @@ def run_denoising(
     pipeline_steps = None
     denoise_seconds = 0.0
     variant = DENOISERS[run.denoiser]
-    if run.denoiser == "random":
+    if run.denoiser == "oracle":
+        # every injected item goes, except that a history made only of injected items
+        # keeps its most recent one (a recommender cannot learn from an empty history;
+        # the same min_length=1 rule as every other denoiser)
+        keep = keep_mask_from_scores(train, np.where(noise_mask, -1.0, 1.0))
+    elif run.denoiser == "random":
         rate = 0.1 if run.drop_rate is None else run.drop_rate
         # the drops draw from their own stream: with run.seed itself they would
         # repeat inject_noise's draws and remove exactly the injected items

@@ -79,3 +79,37 @@ def test_budget_table_counts_the_seeds_that_chose_each_budget(bench):
     # runs without a budget search add no table
     plain = [{"dataset": "d", "backbone": "b", "seed": 0, "iadsr": {}}]
     assert bench._budget_table(plain, args) == []
+
+
+def _noisy(seed, iadsr_ndcg, oracle_ndcg=None):
+    record = {
+        "dataset": "d",
+        "backbone": "b",
+        "seed": seed,
+        "iadsr": {
+            "baseline_test": {"ndcg@10": 0.02},
+            "test_raw": {"ndcg@10": iadsr_ndcg},
+            "noise_detection": {"roc_auc": 0.7, "precision": 0.4, "recall": 0.4},
+        },
+        "clean": {"test": {"ndcg@10": 0.03}},
+    }
+    if oracle_ndcg is not None:
+        record["oracle"] = {"test": {"ndcg@10": oracle_ndcg}}
+    return record
+
+
+def test_noise_table_reports_the_oracle_ceiling(bench):
+    args = type("Args", (), {"datasets": ["d"], "backbones": ["b"]})()
+    records = [_noisy(0, 0.021, 0.025), _noisy(1, 0.023, 0.027)]
+    (row,) = [line for line in bench._noise_table(records, args) if "| d | b |" in line]
+    # recovered = (denoised - noisy) / (clean - noisy): IADSR 0.1 and 0.3, oracle
+    # 0.5 and 0.7
+    assert row == (
+        "| d | b | 0.7000 ± 0.0000 | 0.4000 ± 0.0000 | 0.4000 ± 0.0000 | "
+        "0.2000 ± 0.1000 | 0.0260 ± 0.0010 | 0.6000 ± 0.1000 |"
+    )
+    # without the oracle run its columns say so rather than mixing seeds
+    (row,) = [
+        line for line in bench._noise_table([_noisy(0, 0.021)], args) if "| d | b |" in line
+    ]
+    assert row.endswith("| 0.1000 | - | - |")

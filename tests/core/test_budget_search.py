@@ -9,21 +9,6 @@ from iadsr_sk.cli import main
 from iadsr_sk.data import read_sequences
 from iadsr_sk.experiment import DenoisingRun, run_denoising
 
-
-@pytest.fixture
-def logs(tmp_path):
-    path = tmp_path / "logs.txt"
-    rng = np.random.default_rng(0)
-    lines = []
-    for u in range(60):
-        # a cycle through 15 items with a random item now and then
-        items = [(u + t) % 15 for t in range(8)]
-        items[rng.integers(1, 7)] = int(rng.integers(15))
-        lines.append(" ".join([f"u{u}"] + [f"i{i}" for i in items]))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 BASE = dict(
     model="gru4rec", denoiser="collab-only", max_epochs=2, align_epochs=1, verbose=0
 )
