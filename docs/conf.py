@@ -149,6 +149,9 @@ RESULT_TITLES = {
         "Training noise floor, MovieLens-100K, SASRec: random items removed"
     ),
     "align_throughput_beauty": "Stage-2 training throughput, Amazon Beauty",
+    "align_throughput_beauty_h200": (
+        "Stage-2 training throughput, Amazon Beauty, on an NVIDIA H200"
+    ),
     "align_throughput_beauty_repeat": (
         "Stage-2 training throughput, Amazon Beauty, larger batches (second run)"
     ),
