@@ -159,6 +159,12 @@ def main(argv=None) -> int:
     parser.add_argument("--backbones", nargs="+", default=["gru4rec", "sasrec", "caser"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--noise-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--noise-sampling",
+        default="uniform",
+        choices=["uniform", "popularity"],
+        help="draw injected items uniformly (mostly rare items) or by popularity",
+    )
     parser.add_argument("--clean-reference", action="store_true")
     parser.add_argument(
         "--ablations",
@@ -227,6 +233,7 @@ def main(argv=None) -> int:
                     model=backbone,
                     seed=seed,
                     noise_rate=args.noise_rate,
+                    noise_sampling=args.noise_sampling,
                     device=args.device,
                     max_epochs=args.max_epochs,
                     align_epochs=args.align_epochs,
@@ -285,7 +292,9 @@ def main(argv=None) -> int:
                 Path(f"{out}.json").write_text(json.dumps(records, indent=2))
 
     lines = [
-        f"Noise rate {args.noise_rate}; seeds {args.seeds}; test split, full ranking.",
+        f"Noise rate {args.noise_rate}"
+        + (f" ({args.noise_sampling} sampling)" if args.noise_rate > 0 else "")
+        + f"; seeds {args.seeds}; test split, full ranking.",
         "",
         "| dataset | backbone | NDCG@10 none | NDCG@10 IADSR (raw test) | NDCG@10 IADSR "
         "(denoised test) | HR@10 none | HR@10 IADSR (raw) | HR@10 IADSR (denoised) | "

@@ -162,6 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="inject this share of random items into the training histories (default 0)",
     )
     den.add_argument(
+        "--noise-mode",
+        default="replace",
+        choices=("replace", "insert"),
+        help="injected items replace training items or are inserted after them "
+        "(default: replace)",
+    )
+    den.add_argument(
+        "--noise-sampling",
+        default="uniform",
+        choices=("uniform", "popularity"),
+        help="draw injected items uniformly over the catalog (mostly rare items) or in "
+        "proportion to their number of interactions (default: uniform)",
+    )
+    den.add_argument(
         "--test-input",
         default="raw",
         choices=("raw", "denoised"),
@@ -280,6 +294,20 @@ def run(args) -> dict:
                 "denoiser (--denoiser iadsr, random, ...); "
                 "with --denoiser none nothing is removed"
             )
+    if args.noise_rate == 0:
+        given = [
+            flag
+            for flag, value, default in (
+                ("--noise-mode", args.noise_mode, "replace"),
+                ("--noise-sampling", args.noise_sampling, "uniform"),
+            )
+            if value != default
+        ]
+        if given:
+            raise ValueError(
+                f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} "
+                "--noise-rate above 0: without it no noise is injected"
+            )
     if args.denoiser != "none" or args.noise_rate > 0:
         return _run_denoising(args, name, seqs, started)
     max_len = _denoising_run(args).max_len
@@ -335,6 +363,8 @@ def _denoising_run(args) -> DenoisingRun:
         seed=args.seed,
         max_len=args.max_len,
         noise_rate=args.noise_rate,
+        noise_mode=args.noise_mode,
+        noise_sampling=args.noise_sampling,
         test_input=args.test_input,
         drop_rate=args.drop_rate,
         drop_rate_grid=None if args.drop_rate_grid is None else tuple(args.drop_rate_grid),

@@ -62,6 +62,8 @@ class DenoisingRun:
     max_len: int | None = None
     noise_rate: float = 0.0
     noise_mode: str = "replace"
+    #: how injected items are drawn: "uniform" (mostly rare items) or "popularity"
+    noise_sampling: str = "uniform"
     test_input: str = "raw"
     drop_rate: float | None = None
     #: candidate removal budgets chosen from on the validation split (``None`` in
@@ -293,7 +295,11 @@ def run_denoising(
     noise_mask = None
     if run.noise_rate > 0:
         train, noise_mask = inject_noise(
-            train, run.noise_rate, mode=run.noise_mode, random_state=run.seed
+            train,
+            run.noise_rate,
+            mode=run.noise_mode,
+            sampling=run.noise_sampling,
+            random_state=run.seed,
         )
         logger.info(
             "injected %d noisy items (%.1f%% of training positions)",
@@ -342,6 +348,7 @@ def run_denoising(
             run.seed,
             run.noise_rate,
             run.noise_mode,
+            run.noise_sampling,
             run.max_len,
             run.max_epochs,
             repr(sorted(run.recommender_params.items())),
@@ -431,6 +438,8 @@ def run_denoising(
             "max_len": run.max_len,
             "preset": run.preset,
             "noise_rate": run.noise_rate,
+            "noise_mode": run.noise_mode,
+            "noise_sampling": run.noise_sampling,
             "test_input": run.test_input,
             "denoise_seconds": round(denoise_seconds, 3),
         }

@@ -69,3 +69,33 @@ def test_a_history_of_injected_items_only_keeps_one_item(logs):
     assert result["noise_detection"]["precision"] == 1.0
     assert result["noise_detection"]["recall"] == pytest.approx(1 - kept / noise.sum())
     assert result["removed_fraction"] == pytest.approx((noise.sum() - kept) / noise.size)
+
+
+def test_noise_sampling_and_mode_reach_the_injection(logs, tmp_path, capsys, monkeypatch):
+    import iadsr_sk.experiment as experiment
+
+    calls = []
+
+    def recording(*args, **kwargs):
+        calls.append(kwargs)
+        return inject_noise(*args, **kwargs)
+
+    monkeypatch.setattr(experiment, "inject_noise", recording)
+    out = tmp_path / "pop.json"
+    argv = ["run", "--sequences", str(logs), "--model", "gru4rec", "--max-epochs", "1"]
+    argv += ["--denoiser", "oracle", "-q"]
+    extra = ["--noise-mode", "insert", "--noise-sampling", "popularity"]
+    assert main([*argv, "--noise-rate", "0.2", *extra, "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert (result["noise_mode"], result["noise_sampling"]) == ("insert", "popularity")
+    assert [(c["mode"], c["sampling"]) for c in calls] == [("insert", "popularity")]
+    train = leave_one_out_split(read_sequences(logs)).train
+    noisy, noise = inject_noise(
+        train, 0.2, mode="insert", sampling="popularity", random_state=0
+    )
+    # inserted items lengthen the histories; the oracle removes every one of them
+    assert noisy.n_interactions > train.n_interactions
+    assert result["removed_fraction"] == pytest.approx(noise.mean())
+    # without --noise-rate the noise flags would do nothing: refused
+    assert main([*argv[:-3], "-q", "--noise-sampling", "popularity"]) == 2
+    assert "--noise-sampling needs --noise-rate above 0" in capsys.readouterr().err
