@@ -160,6 +160,13 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--noise-rate", type=float, default=0.0)
     parser.add_argument(
+        "--noise-mode",
+        default="replace",
+        choices=["replace", "insert"],
+        help="injected items replace training items (the genuine item is lost) or are "
+        "inserted after them (removing them restores the clean data exactly)",
+    )
+    parser.add_argument(
         "--noise-sampling",
         default="uniform",
         choices=["uniform", "popularity"],
@@ -233,6 +240,7 @@ def main(argv=None) -> int:
                     model=backbone,
                     seed=seed,
                     noise_rate=args.noise_rate,
+                    noise_mode=args.noise_mode,
                     noise_sampling=args.noise_sampling,
                     device=args.device,
                     max_epochs=args.max_epochs,
@@ -293,7 +301,11 @@ def main(argv=None) -> int:
 
     lines = [
         f"Noise rate {args.noise_rate}"
-        + (f" ({args.noise_sampling} sampling)" if args.noise_rate > 0 else "")
+        + (
+            f" ({args.noise_mode}, {args.noise_sampling} sampling)"
+            if args.noise_rate > 0
+            else ""
+        )
         + f"; seeds {args.seeds}; test split, full ranking.",
         "",
         "| dataset | backbone | NDCG@10 none | NDCG@10 IADSR (raw test) | NDCG@10 IADSR "
