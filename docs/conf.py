@@ -138,6 +138,13 @@ RESULT_TITLES = {
     "denoising_beauty_noise_gru4rec_caser": (
         "Denoising, Amazon Beauty with 20% injected noise, GRU4Rec and Caser"
     ),
+    "denoising_beauty_noise_popularity": (
+        "Denoising, Amazon Beauty with 20% popularity-weighted noise, budget chosen on "
+        "validation"
+    ),
+    "denoising_beauty_noise_insert": (
+        "Denoising, Amazon Beauty with 20% inserted noise, budget chosen on validation"
+    ),
     "denoising_beauty_3epochs": "Denoising, Amazon Beauty, 3 alignment epochs",
     "denoising_beauty_3epochs_noise": (
         "Denoising, Amazon Beauty with 20% injected noise, 3 alignment epochs"
