@@ -213,6 +213,9 @@ def main(argv=None) -> int:
     parser.add_argument("--embedding-cache", default=".iadsr_cache")
     parser.add_argument("--out", default="benchmarks/results/denoising")
     args = parser.parse_args(argv)
+    if "oracle" in args.ablations and not args.noise_rate > 0 and not args.from_json:
+        # checked before hours of training, not after
+        parser.error("--ablations oracle removes the injected items: it needs --noise-rate")
     logging.basicConfig(
         level=logging.INFO,
         format="[%(asctime)s] %(message)s",

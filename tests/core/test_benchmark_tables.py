@@ -113,3 +113,9 @@ def test_noise_table_reports_the_oracle_ceiling(bench):
         line for line in bench._noise_table([_noisy(0, 0.021)], args) if "| d | b |" in line
     ]
     assert row.endswith("| 0.1000 | - | - |")
+
+
+def test_oracle_ablation_without_noise_is_refused_before_training(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--datasets", "ml-100k", "--ablations", "oracle"])
+    assert "it needs --noise-rate" in capsys.readouterr().err
