@@ -142,6 +142,9 @@ RESULT_TITLES = {
         "Denoising, Amazon Beauty with 20% popularity-weighted noise, budget chosen on "
         "validation"
     ),
+    "denoising_beauty_noise_insert_gru4rec_caser": (
+        "Denoising, Amazon Beauty with 20% inserted noise, GRU4Rec and Caser"
+    ),
     "denoising_beauty_noise_insert": (
         "Denoising, Amazon Beauty with 20% inserted noise, budget chosen on validation"
     ),
