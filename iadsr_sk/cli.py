@@ -280,34 +280,19 @@ def run(args) -> dict:
         "%d users, %d items, %d interactions", len(seqs), seqs.n_items, seqs.n_interactions
     )
     if args.denoiser == "none":
-        given = [
-            flag
-            for flag, value in (
-                ("--drop-rate", args.drop_rate),
-                ("--drop-rate-grid", args.drop_rate_grid),
-            )
-            if value is not None
-        ]
-        if given:
-            raise ValueError(
-                f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} a "
-                "denoiser (--denoiser iadsr, random, ...); "
-                "with --denoiser none nothing is removed"
-            )
+        _refuse_unused(
+            [("--drop-rate", args.drop_rate), ("--drop-rate-grid", args.drop_rate_grid)],
+            "a denoiser (--denoiser iadsr, random, ...); with --denoiser none nothing "
+            "is removed",
+        )
     if args.noise_rate == 0:
-        given = [
-            flag
-            for flag, value, default in (
-                ("--noise-mode", args.noise_mode, "replace"),
-                ("--noise-sampling", args.noise_sampling, "uniform"),
-            )
-            if value != default
-        ]
-        if given:
-            raise ValueError(
-                f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} "
-                "--noise-rate above 0: without it no noise is injected"
-            )
+        _refuse_unused(
+            [
+                ("--noise-mode", args.noise_mode != "replace" or None),
+                ("--noise-sampling", args.noise_sampling != "uniform" or None),
+            ],
+            "--noise-rate above 0: without it no noise is injected",
+        )
     if args.denoiser != "none" or args.noise_rate > 0:
         return _run_denoising(args, name, seqs, started)
     max_len = _denoising_run(args).max_len
@@ -354,6 +339,15 @@ def run(args) -> dict:
         result["n_train_sequences"] = int(model.n_train_sequences_)
         result["seconds_per_epoch"] = round(float(model.seconds_per_epoch_), 3)
     return result
+
+
+def _refuse_unused(flags, needed: str) -> None:
+    """Refuse the ``(flag, value)`` pairs given (value not None) that would do nothing."""
+    given = [flag for flag, value in flags if value is not None]
+    if given:
+        raise ValueError(
+            f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} {needed}"
+        )
 
 
 def _denoising_run(args) -> DenoisingRun:
