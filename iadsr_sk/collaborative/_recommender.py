@@ -24,7 +24,13 @@ from .._base import (
 )
 from .._recommender import BaseRecommender
 from ..data._sequences import Sequences, as_sequences
-from ..nn import BACKBONES, call_backbone_factory, gather_last, make_backbone
+from ..nn import (
+    BACKBONES,
+    SequentialBackbone,
+    call_backbone_factory,
+    gather_last,
+    make_backbone,
+)
 
 __all__ = ["SequentialRecommender"]
 
@@ -529,13 +535,28 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
         hidden = self.module_(items)  # (B, T, H)
         hidden = hidden.reshape(-1, hidden.shape[-1])
         hidden = hidden[torch.as_tensor(cells, device=self.device_)]  # (N, H)
-        loss = F.cross_entropy(self._item_logits(hidden).float(), targets)
-        return loss, int(cells.size)
+        return self._next_item_loss(hidden, targets), int(cells.size)
 
     def _next_items(self, codes: torch.Tensor, starts, cells, width: int):
         """The next item of each cell of a window batch, as a 0-based item code."""
         following = cell_positions(starts, cells, width) + 1  # flat index of targets
         return codes[torch.as_tensor(following, device=self.device_)] - 1
+
+    def _next_item_loss(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean full-softmax cross-entropy of ``targets`` (0-based codes), states (N, H).
+
+        With the backbones' own item table the logits are taken against the whole
+        table, padding row included, and the padding column is set to ``-inf``: the
+        same loss and gradients as the logits of the real items alone, but the
+        table's gradient is one matrix product instead of a product copied into a
+        zeroed table-sized buffer (a large share of a small batch's step on the CPU).
+        """
+        module = self.module_
+        if getattr(type(module), "item_logits", None) is SequentialBackbone.item_logits:
+            logits = F.linear(hidden, module.item_embedding.weight).float()
+            logits[:, 0] = float("-inf")  # (N, n_items + 1): padding never predicted
+            return F.cross_entropy(logits, targets + 1)
+        return F.cross_entropy(self._item_logits(hidden).float(), targets)
 
     def _item_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """``(..., H) -> (..., n_items)`` logits of the real items (no padding column)."""

@@ -61,11 +61,12 @@ def _collaborative_part(X):
     return X
 
 
-def _position_scores(h, h_long, s, s_long, rows, terms):
+def _position_scores(h, h_long, s, s_long, rows, terms, normalized=False):
     """Noise score of each position, paired with its sequence's long-term views.
 
     h, s: (N, H) per position (``s`` None without semantics); h_long, s_long: (n, H)
-    per sequence; rows: (N,) the sequence of each position. Returns (N,).
+    per sequence; rows: (N,) the sequence of each position; ``normalized``: every
+    vector has unit length already. Returns (N,).
     """
     return noise_scores(
         h.unsqueeze(1),  # (N, 1, H): one "row" per position (T = 1)
@@ -73,6 +74,7 @@ def _position_scores(h, h_long, s, s_long, rows, terms):
         None if s is None else s.unsqueeze(1),  # (N, 1, H)
         None if s_long is None else s_long[rows],  # (N, H)
         terms=terms,
+        normalized=normalized,
     )[:, 0]
 
 
@@ -334,8 +336,9 @@ class InterestAligner(
         collab_long = masked_max_pool(hidden, valid)  # (B, H)
         hidden = hidden.reshape(-1, hidden.shape[-1])  # (B * T, H)
         targets = recommender._next_items(codes, starts, scored, width)  # (N,)
-        logits = recommender._item_logits(hidden[torch.as_tensor(scored, device=device)])
-        loss_next = F.cross_entropy(logits.float(), targets)  # logits: (N, n_items)
+        loss_next = recommender._next_item_loss(
+            hidden[torch.as_tensor(scored, device=device)], targets
+        )
         zero = hidden.new_zeros(())
         loss_short = loss_long = loss_rec = zero
         if not (align or reconstruct):
@@ -352,19 +355,26 @@ class InterestAligner(
             s_long = self.head_.project_long(
                 sem_long[torch.as_tensor(batch[:, 3], device=device)]
             )  # (B, H)
-        if align and s_cells is not None:
-            h_pos, s_pos = h_cells, s_cells
+        # each view normalised once, shared by the InfoNCE losses and the score
+        h_unit = F.normalize(h_cells, dim=-1)  # (M, H)
+        hl_unit = F.normalize(collab_long, dim=-1)  # (B, H)
+        s_unit = sl_unit = None
+        if s_cells is not None:
+            s_unit = F.normalize(s_cells, dim=-1)  # (M, H)
+            sl_unit = F.normalize(s_long, dim=-1)  # (B, H)
+        if align and s_unit is not None:
+            h_pos, s_pos = h_unit, s_unit
             if len(aligned) > self.max_contrast_positions:
                 pick = torch.randperm(len(aligned), device=device)[
                     : self.max_contrast_positions
                 ]
                 h_pos, s_pos = h_pos[pick], s_pos[pick]
-            loss_short = info_nce(h_pos, s_pos, self.temperature)
+            loss_short = info_nce(h_pos, s_pos, self.temperature, normalized=True)
             if collab_long.shape[0] > 1:
-                loss_long = info_nce(collab_long, s_long, self.temperature)
+                loss_long = info_nce(hl_unit, sl_unit, self.temperature, normalized=True)
         if reconstruct:
             score = _position_scores(
-                h_cells, collab_long, s_cells, s_long, cell_rows, terms
+                h_unit, hl_unit, s_unit, sl_unit, cell_rows, terms, normalized=True
             )  # (M,)
             mask = gumbel_sigmoid_mask(
                 score,

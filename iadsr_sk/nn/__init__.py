@@ -11,7 +11,14 @@ import inspect
 
 import torch
 
-from ._layers import CausalSelfAttention, FeedForward, SequentialBackbone, gather_last
+from ._layers import (
+    CausalSelfAttention,
+    Dropout,
+    FeedForward,
+    SequentialBackbone,
+    dropout,
+    gather_last,
+)
 from .caser import Caser
 from .fmlprec import FMLPRec
 from .gru4rec import GRU4Rec
@@ -21,12 +28,14 @@ __all__ = [
     "BACKBONES",
     "Caser",
     "CausalSelfAttention",
+    "Dropout",
     "FMLPRec",
     "FeedForward",
     "GRU4Rec",
     "SASRec",
     "SequentialBackbone",
     "call_backbone_factory",
+    "dropout",
     "gather_last",
     "make_backbone",
 ]

@@ -15,7 +15,13 @@ __all__ = [
 ]
 
 
-def info_nce(queries: torch.Tensor, keys: torch.Tensor, temperature: float = 0.1):
+def info_nce(
+    queries: torch.Tensor,
+    keys: torch.Tensor,
+    temperature: float = 0.1,
+    *,
+    normalized: bool = False,
+):
     """InfoNCE with in-batch negatives and cosine similarity.
 
     Row ``i`` of ``queries`` should match row ``i`` of ``keys``; every other row of
@@ -26,6 +32,9 @@ def info_nce(queries: torch.Tensor, keys: torch.Tensor, temperature: float = 0.1
     ----------
     queries, keys : Tensor of shape (N, H)
     temperature : float
+    normalized : bool, default=False
+        The rows already have unit length (``F.normalize``): skip normalising them
+        again. Stage 2 normalises each view once and shares it with the noise score.
     """
     if queries.shape != keys.shape or queries.ndim != 2:
         raise ValueError(
@@ -33,8 +42,8 @@ def info_nce(queries: torch.Tensor, keys: torch.Tensor, temperature: float = 0.1
             f"{tuple(keys.shape)}"
         )
     # dividing the (N, H) queries, not the (N, N) logits, by the temperature
-    q = F.normalize(queries, dim=-1) / temperature  # (N, H)
-    k = F.normalize(keys, dim=-1)  # (N, H)
+    q = (queries if normalized else F.normalize(queries, dim=-1)) / temperature  # (N, H)
+    k = keys if normalized else F.normalize(keys, dim=-1)  # (N, H)
     logits = q @ k.T  # (N, N)
     labels = torch.arange(q.shape[0], device=q.device)
     return F.cross_entropy(logits, labels)
@@ -56,6 +65,7 @@ def noise_scores(
     semantic_long: torch.Tensor,
     *,
     terms: tuple[str, ...] = ("long_short", "short_long", "short_short"),
+    normalized: bool = False,
 ) -> torch.Tensor:
     """Per-position fit score in [-3, 3] (high = fits the user).
 
@@ -66,24 +76,25 @@ def noise_scores(
     ``cos(h^L, h_j)`` (the collaborative-only ablation).
 
     collab_short, semantic_short: (B, T, H); collab_long, semantic_long: (B, H).
-    Returns (B, T).
+    ``normalized=True``: every vector already has unit length, so each cosine is a
+    dot product. Returns (B, T).
     """
+
+    def cos(a, b):
+        if normalized:
+            return (a * b).sum(-1)
+        return F.cosine_similarity(a, b, dim=-1)
+
     score = torch.zeros(collab_short.shape[:2], device=collab_short.device)
     for term in terms:
         if term == "long_short":
-            score = score + F.cosine_similarity(
-                semantic_long.unsqueeze(1), collab_short, dim=-1
-            )  # (B, T)
+            score = score + cos(semantic_long.unsqueeze(1), collab_short)  # (B, T)
         elif term == "short_long":
-            score = score + F.cosine_similarity(
-                collab_long.unsqueeze(1), semantic_short, dim=-1
-            )
+            score = score + cos(collab_long.unsqueeze(1), semantic_short)
         elif term == "short_short":
-            score = score + F.cosine_similarity(collab_short, semantic_short, dim=-1)
+            score = score + cos(collab_short, semantic_short)
         elif term == "collab_only":
-            score = score + F.cosine_similarity(
-                collab_long.unsqueeze(1), collab_short, dim=-1
-            )
+            score = score + cos(collab_long.unsqueeze(1), collab_short)
         else:
             raise ValueError(f"unknown noise-score term {term!r}")
     return score

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._layers import SequentialBackbone, padding_mask
+from ._layers import Dropout, SequentialBackbone, padding_mask
 
 __all__ = ["Caser"]
 
@@ -74,7 +74,7 @@ class Caser(SequentialBackbone):
             for height in range(1, window + 1)
         )
         self.vertical = nn.Linear(window, n_vertical)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.fc = nn.Linear(window * n_horizontal + n_vertical * hidden_size, hidden_size)
         self.reset_parameters(generator)
 

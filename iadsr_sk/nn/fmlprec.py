@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ._layers import (
+    Dropout,
     FeedForward,
     SequentialBackbone,
     check_width,
@@ -48,7 +49,7 @@ class FMLPBlock(nn.Module):
     def __init__(self, hidden_size: int, max_len: int, dropout: float):
         super().__init__()
         self.filter = CausalFilter(hidden_size, max_len)
-        self.filter_dropout = nn.Dropout(dropout)
+        self.filter_dropout = Dropout(dropout)
         self.filter_norm = nn.LayerNorm(hidden_size, eps=1e-12)
         self.feed_forward = FeedForward(hidden_size, 4 * hidden_size, dropout, act="gelu")
         self.feed_forward_norm = nn.LayerNorm(hidden_size, eps=1e-12)
@@ -107,7 +108,7 @@ class FMLPRec(SequentialBackbone):
         self.max_len = max_len
         self.position_embedding = nn.Embedding(max_len, hidden_size)
         self.embedding_norm = nn.LayerNorm(hidden_size, eps=1e-12)
-        self.embedding_dropout = nn.Dropout(dropout)
+        self.embedding_dropout = Dropout(dropout)
         self.blocks = nn.ModuleList(
             FMLPBlock(hidden_size, max_len, dropout) for _ in range(n_layers)
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._layers import SequentialBackbone, padding_mask
+from ._layers import Dropout, SequentialBackbone, padding_mask
 
 __all__ = ["GRU4Rec"]
 
@@ -47,7 +47,7 @@ class GRU4Rec(SequentialBackbone):
         generator: torch.Generator | None = None,
     ):
         super().__init__(n_items, hidden_size)
-        self.embedding_dropout = nn.Dropout(dropout)
+        self.embedding_dropout = Dropout(dropout)
         self.gru = nn.GRU(
             hidden_size,
             hidden_size,

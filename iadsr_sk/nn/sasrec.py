@@ -7,6 +7,7 @@ from torch import nn
 
 from ._layers import (
     CausalSelfAttention,
+    Dropout,
     FeedForward,
     SequentialBackbone,
     check_width,
@@ -28,7 +29,7 @@ class SASRecBlock(nn.Module):
         super().__init__()
         self.attention_norm = nn.LayerNorm(hidden_size, eps=1e-8)
         self.attention = CausalSelfAttention(hidden_size, n_heads, dropout)
-        self.attention_dropout = nn.Dropout(dropout)
+        self.attention_dropout = Dropout(dropout)
         self.feed_forward_norm = nn.LayerNorm(hidden_size, eps=1e-8)
         self.feed_forward = FeedForward(hidden_size, inner_size, dropout, act="relu")
 
@@ -93,7 +94,7 @@ class SASRec(SequentialBackbone):
         super().__init__(n_items, hidden_size)
         self.max_len = max_len
         self.position_embedding = nn.Embedding(max_len, hidden_size)
-        self.embedding_dropout = nn.Dropout(dropout)
+        self.embedding_dropout = Dropout(dropout)
         self.blocks = nn.ModuleList(
             SASRecBlock(hidden_size, n_heads, dropout, inner_size or hidden_size)
             for _ in range(n_layers)

@@ -318,3 +318,21 @@ def test_mixed_precision_and_verbose_run(histories, capsys):
         model = tiny("sasrec", mixed_precision=True, max_epochs=1, verbose=2).fit(histories)
     assert model.score_next([[1, 2]]).dtype == np.float32
     assert "SequentialRecommender" in capsys.readouterr().err
+
+
+def test_next_item_loss_equals_the_softmax_over_real_items(fitted):
+    # the training loss takes logits against the whole table with the padding column
+    # at -inf; loss and gradients must equal those of the real items' logits alone
+    module = fitted.module_
+    weight = module.item_embedding.weight
+    g = torch.Generator().manual_seed(0)
+    hidden = torch.randn(6, module.hidden_size, generator=g, requires_grad=True)
+    targets = torch.randint(0, module.n_items, (6,), generator=g)
+    loss = fitted._next_item_loss(hidden, targets)
+    reference = torch.nn.functional.cross_entropy(module.score(hidden)[:, 1:], targets)
+    torch.testing.assert_close(loss, reference)
+    got = torch.autograd.grad(loss, [hidden, weight])
+    expected = torch.autograd.grad(reference, [hidden, weight])
+    for a, b in zip(got, expected, strict=True):
+        torch.testing.assert_close(a, b)
+    assert not got[1][0].any()  # the padding row gets no gradient

@@ -79,3 +79,35 @@ def test_gumbel_mask_keeps_high_scores_more_often():
     assert high > 0.8 and low < 0.2
     with pytest.raises(ValueError, match="noise must be"):
         gumbel_sigmoid_mask(torch.zeros(3), noise="normal")
+
+
+def test_normalized_inputs_give_the_same_losses_and_scores():
+    # Stage 2 normalises each view once and passes unit vectors: same values, and the
+    # same gradients, as the cosine forms on the raw vectors
+    g = torch.Generator().manual_seed(2)
+    raw = [torch.randn(*shape, generator=g, requires_grad=True) for shape in
+           [(5, 3, 4), (5, 4), (5, 3, 4), (5, 4)]]  # fmt: skip
+    h, hl, s, sl = raw
+
+    def unit(x):
+        return torch.nn.functional.normalize(x, dim=-1)
+
+    for terms in [("long_short", "short_long", "short_short"), ("collab_only",)]:
+        ref = noise_scores(h, hl, s, sl, terms=terms)
+        fast = noise_scores(unit(h), unit(hl), unit(s), unit(sl), terms=terms,
+                            normalized=True)  # fmt: skip
+        torch.testing.assert_close(fast, ref)
+        grads_ref = torch.autograd.grad(ref.sum(), raw, allow_unused=True)
+        grads_fast = torch.autograd.grad(fast.sum(), raw, allow_unused=True)
+        for a, b in zip(grads_fast, grads_ref, strict=True):
+            assert (a is None) == (b is None)
+            if a is not None:
+                torch.testing.assert_close(a, b)
+    q, k = h[:, 0], s[:, 0]
+    ref = info_nce(q, k, 0.1)
+    fast = info_nce(unit(q), unit(k), 0.1, normalized=True)
+    torch.testing.assert_close(fast, ref)
+    got = torch.autograd.grad(fast, [h, s])
+    expected = torch.autograd.grad(ref, [h, s])
+    for a, b in zip(got, expected, strict=True):
+        torch.testing.assert_close(a, b)

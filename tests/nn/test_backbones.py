@@ -8,9 +8,12 @@ from hypothesis import strategies as st
 from iadsr_sk.nn import (
     BACKBONES,
     Caser,
+    CausalSelfAttention,
+    Dropout,
     FMLPRec,
     SASRec,
     SequentialBackbone,
+    dropout,
     gather_last,
     make_backbone,
 )
@@ -150,3 +153,36 @@ def test_gather_last():
     hidden = torch.arange(2 * 3 * 2, dtype=torch.float32).view(2, 3, 2)
     last = gather_last(hidden, torch.tensor([1, 3]))
     torch.testing.assert_close(last, torch.stack([hidden[0, 0], hidden[1, 2]]))
+
+
+def test_dropout_keeps_each_element_with_probability_one_minus_p():
+    x = torch.ones(200, 500, requires_grad=True)
+    torch.manual_seed(0)
+    y = dropout(x, 0.3)
+    kept = y != 0
+    # 100,000 draws: the share kept is within 5 standard deviations of 0.7
+    assert abs(kept.float().mean().item() - 0.7) < 5 * (0.7 * 0.3 / x.numel()) ** 0.5
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.7))
+    y.sum().backward()  # the gradient is the same mask, scaled
+    torch.testing.assert_close(x.grad, y.detach())
+    torch.manual_seed(0)
+    assert torch.equal(dropout(x, 0.3), y)  # seeded: reproducible
+    assert dropout(x, 0.3, training=False) is x
+    assert dropout(x, 0.0) is x
+    assert not dropout(x, 1.0).any()
+    layer = Dropout(0.3)
+    assert isinstance(layer, torch.nn.Dropout)
+    assert layer.eval()(x) is x
+
+
+@pytest.mark.parametrize("n_heads", [1, 2])
+def test_attention_in_training_matches_sdpa_without_the_dropout(n_heads, monkeypatch):
+    import iadsr_sk.nn._layers as layers
+
+    attention = CausalSelfAttention(8, n_heads, 0.5)
+    g = torch.Generator().manual_seed(0)
+    query, context = torch.randn(3, 5, 8, generator=g), torch.randn(3, 5, 8, generator=g)
+    expected = attention.eval()(query, context)  # scaled_dot_product_attention
+    monkeypatch.setattr(layers, "dropout", lambda x, p, training=True: x)
+    got = attention.train()(query, context)  # the spelled-out training path
+    torch.testing.assert_close(got, expected)
