@@ -546,16 +546,18 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
         """Mean full-softmax cross-entropy of ``targets`` (0-based codes), states (N, H).
 
         With the backbones' own item table the logits are taken against the whole
-        table, padding row included, and the padding column is set to ``-inf``: the
-        same loss and gradients as the logits of the real items alone, but the
-        table's gradient is one matrix product instead of a product copied into a
+        table, padding row included, with a constant bias of ``-inf`` on the padding
+        column: the same loss and gradients as the logits of the real items alone, but
+        the table's gradient is one matrix product instead of a product copied into a
         zeroed table-sized buffer (a large share of a small batch's step on the CPU).
         """
         module = self.module_
         if getattr(type(module), "item_logits", None) is SequentialBackbone.item_logits:
-            logits = F.linear(hidden, module.item_embedding.weight).float()
-            logits[:, 0] = float("-inf")  # (N, n_items + 1): padding never predicted
-            return F.cross_entropy(logits, targets + 1)
+            weight = module.item_embedding.weight  # (n_items + 1, H), row 0 padding
+            padding = torch.zeros(weight.shape[0], device=weight.device, dtype=weight.dtype)
+            padding[0] = float("-inf")  # a constant: no gradient is computed for it
+            logits = F.linear(hidden, weight, padding)  # (N, n_items + 1)
+            return F.cross_entropy(logits.float(), targets + 1)
         return F.cross_entropy(self._item_logits(hidden).float(), targets)
 
     def _item_logits(self, hidden: torch.Tensor) -> torch.Tensor:
