@@ -42,9 +42,11 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
     ``F.dropout`` (fused kernels). The draws come from torch's global generator, so a
     seeded run is reproducible.
     """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
-    if x.device.type != "cpu" or p >= 1.0:
+    if x.device.type != "cpu" or p == 1.0:
         return F.dropout(x, p, training=True)
     keep = torch.rand(x.shape, dtype=torch.float32, device=x.device)  # U[0, 1)
     keep = keep.ge_(p).mul_(1.0 / (1.0 - p))  # 0 or 1 / (1 - p)
@@ -55,6 +57,8 @@ class Dropout(nn.Dropout):
     """``nn.Dropout`` with the faster CPU mask of :func:`dropout`."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.inplace:  # a new mask tensor is needed anyway: keep torch's kernel
+            return F.dropout(x, self.p, self.training, inplace=True)
         return dropout(x, self.p, self.training)
 
 

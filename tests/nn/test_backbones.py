@@ -170,6 +170,8 @@ def test_dropout_keeps_each_element_with_probability_one_minus_p():
     assert dropout(x, 0.3, training=False) is x
     assert dropout(x, 0.0) is x
     assert not dropout(x, 1.0).any()
+    with pytest.raises(ValueError, match=r"in \[0, 1\], got 1.5"):
+        dropout(x, 1.5)
     layer = Dropout(0.3)
     assert isinstance(layer, torch.nn.Dropout)
     assert layer.eval()(x) is x
