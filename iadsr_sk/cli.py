@@ -281,15 +281,18 @@ def run(args) -> dict:
     )
     if args.denoiser == "none":
         _refuse_unused(
-            [("--drop-rate", args.drop_rate), ("--drop-rate-grid", args.drop_rate_grid)],
+            [
+                ("--drop-rate", args.drop_rate is not None),
+                ("--drop-rate-grid", args.drop_rate_grid is not None),
+            ],
             "a denoiser (--denoiser iadsr, random, ...); with --denoiser none nothing "
             "is removed",
         )
     if args.noise_rate == 0:
         _refuse_unused(
             [
-                ("--noise-mode", args.noise_mode != "replace" or None),
-                ("--noise-sampling", args.noise_sampling != "uniform" or None),
+                ("--noise-mode", args.noise_mode != "replace"),
+                ("--noise-sampling", args.noise_sampling != "uniform"),
             ],
             "--noise-rate above 0: without it no noise is injected",
         )
@@ -342,8 +345,8 @@ def run(args) -> dict:
 
 
 def _refuse_unused(flags, needed: str) -> None:
-    """Refuse the ``(flag, value)`` pairs given (value not None) that would do nothing."""
-    given = [flag for flag, value in flags if value is not None]
+    """Refuse the flags of ``(flag, given)`` pairs that were given but would do nothing."""
+    given = [flag for flag, was_given in flags if was_given]
     if given:
         raise ValueError(
             f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} {needed}"

@@ -204,23 +204,23 @@ class CausalSelfAttention(nn.Module):
         b_q, b_kv = self.qkv.bias.split([H, 2 * H])
         q = F.linear(query, w_q, b_q)  # (B, T, H)
         k, v = F.linear(context, w_kv, b_kv).chunk(2, dim=-1)  # (B, T, H) each
-        if self.training and self.dropout > 0 and query.device.type == "cpu":
-            # the fused kernel draws its dropout mask one element at a time on the
-            # CPU; the same attention spelled out, with the vectorised mask
-            if self.n_heads > 1:
-                q, k, v = (x.view(B, T, self.n_heads, d).transpose(1, 2) for x in (q, k, v))
+        # on the CPU in training the attention is spelled out, so that its dropout
+        # uses the vectorised mask (the fused kernel draws one element at a time)
+        spelled_out = self.training and self.dropout > 0 and query.device.type == "cpu"
+        if self.n_heads > 1 or not spelled_out:
+            q, k, v = (x.view(B, T, self.n_heads, d).transpose(1, 2) for x in (q, k, v))
+        if spelled_out:
             logits = (q @ k.transpose(-2, -1)) * d**-0.5  # (B, [heads,] T, T)
             future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu_(1)
             weights = torch.softmax(logits.masked_fill(future, float("-inf")), dim=-1)
             attended = dropout(weights, self.dropout) @ v  # (B, [heads,] T, d)
-            if self.n_heads > 1:
-                attended = attended.transpose(1, 2).reshape(B, T, H)
-            return self.out(attended)  # (B, T, H)
-        q, k, v = (x.view(B, T, self.n_heads, d).transpose(1, 2) for x in (q, k, v))
-        attended = F.scaled_dot_product_attention(
-            q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0
-        )  # (B, heads, T, d)
-        return self.out(attended.transpose(1, 2).reshape(B, T, H))  # (B, T, H)
+        else:
+            attended = F.scaled_dot_product_attention(
+                q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0
+            )  # (B, heads, T, d)
+        if attended.dim() == 4:  # heads back into the hidden dimension
+            attended = attended.transpose(1, 2).reshape(B, T, H)
+        return self.out(attended)  # (B, T, H)
 
 
 class FeedForward(nn.Module):
