@@ -34,7 +34,7 @@ import numpy as np
 
 from iadsr_sk.cli import _budget
 from iadsr_sk.data import load_dataset
-from iadsr_sk.experiment import DenoisingRun, run_denoising
+from iadsr_sk.experiment import DENOISERS, DenoisingRun, run_denoising
 
 
 def _run_column(records, run, key) -> str:
@@ -69,6 +69,58 @@ def _mean_std(values) -> str:
         if values.size > 1
         else f"{values[0]:.4f}"
     )
+
+
+#: ablations with columns of their own in the main tables
+_MAIN_ABLATIONS = ("collab-only", "collab-only@rate", "random", "oracle")
+
+
+def _ablation_table(records, args) -> list:
+    """Lines of the table of the other ablations (e.g. ``no-short@rate``), if any.
+
+    Per ablation: how much it removed, the genuine cold and warm items it removed, its
+    detection ROC-AUC (with injected noise) and, where a recommender was retrained on
+    its histories, test NDCG@10 and the share of the lost NDCG@10 it won back.
+    """
+    names = list(dict.fromkeys(k for r in records for k in _other_ablations(r)))
+    if not names:
+        return []
+    lines = [
+        "",
+        "Other ablations (the whole method with one part removed; '@rate': removing "
+        "as many positions as IADSR did):",
+        "",
+        "| dataset | backbone | ablation | removed | cold | warm | ROC-AUC | "
+        "NDCG@10 (raw test) | recovered |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for dataset, backbone, rs in _cells(records, args):
+        for name in names:
+            have = [r for r in rs if name in r]
+            if not have:
+                continue
+            cell = functools.partial(_run_column, rs, name)
+            roc = ndcg = recovered = "-"
+            if all("noise_detection" in r[name] for r in have):
+                roc = _mean_std([r[name]["noise_detection"]["roc_auc"] for r in have])
+            if all("test" in r[name] for r in have):
+                ndcg = cell("ndcg@10")
+                if all("clean" in r for r in have):
+                    recovered = _mean_std(
+                        [_recovered(r, r[name]["test"]["ndcg@10"]) for r in have]
+                    )
+            lines.append(
+                f"| {dataset} | {backbone} | {name} | {cell('removed_fraction')} | "
+                f"{cell('cold_item_removal_rate')} | {cell('warm_item_removal_rate')} | "
+                f"{roc} | {ndcg} | {recovered} |"
+            )
+    return lines
+
+
+def _other_ablations(record) -> list:
+    """The ablation runs of ``record`` without columns in the main tables."""
+    reserved = {"dataset", "backbone", "seed", "iadsr", "clean", "seconds", "peak_rss_mb"}
+    return [k for k in record if k not in reserved and k not in _MAIN_ABLATIONS]
 
 
 def _budget_table(records, args) -> list:
@@ -178,7 +230,8 @@ def main(argv=None) -> int:
         nargs="*",
         default=["collab-only", "collab-only@rate", "random"],
         help="collab-only: its own keep rule; collab-only@rate: dropping as many "
-        "positions as IADSR did; random: random drops at IADSR's rate; oracle (with "
+        "positions as IADSR did (any learned ablation takes '@rate', e.g. "
+        "no-short@rate); random: random drops at IADSR's rate; oracle (with "
         "--noise-rate): removing exactly the injected items, the ceiling of any "
         "denoiser",
     )
@@ -205,14 +258,25 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--retrain-ablations",
-        action="store_true",
-        help="also retrain a recommender on the ablations' histories (default: audit "
-        "their removals only)",
+        nargs="*",
+        metavar="ABLATION",
+        help="also retrain a recommender on these ablations' histories (all of them "
+        "when none is named; default: audit their removals only, except random and "
+        "oracle, which are always retrained)",
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--embedding-cache", default=".iadsr_cache")
     parser.add_argument("--out", default="benchmarks/results/denoising")
     args = parser.parse_args(argv)
+    for ablation in args.ablations:
+        name, at, rate = ablation.partition("@")
+        if name not in DENOISERS or name in ("none", "iadsr") or (at and rate != "rate"):
+            parser.error(f"unknown ablation {ablation!r}")
+        if at and DENOISERS[name] is None:
+            parser.error(f"{ablation!r}: only a learned ablation takes '@rate'")
+    for ablation in args.retrain_ablations or []:
+        if ablation not in args.ablations:
+            parser.error(f"--retrain-ablations {ablation!r} is not among --ablations")
     if "oracle" in args.ablations and not args.noise_rate > 0 and not args.from_json:
         # checked before hours of training, not after
         parser.error("--ablations oracle removes the injected items: it needs --noise-rate")
@@ -275,10 +339,15 @@ def main(argv=None) -> int:
                     # random drops, and collab-only is also audited, at IADSR's rate
                     extra = (
                         {"drop_rate": iadsr["removed_fraction"]}
-                        if ablation in ("random", "collab-only@rate")
+                        if ablation == "random" or ablation.endswith("@rate")
                         else {}
                     )
-                    retrain = args.retrain_ablations or ablation in ("random", "oracle")
+                    retrain = ablation in ("random", "oracle") or (
+                        args.retrain_ablations is not None
+                        and (
+                            not args.retrain_ablations or ablation in args.retrain_ablations
+                        )
+                    )
                     name = ablation.split("@")[0]
                     record[ablation] = run_denoising(
                         seqs,
@@ -361,6 +430,7 @@ def main(argv=None) -> int:
             f"{_mean_std([r['iadsr']['denoise_seconds'] for r in rs])} | "
             f"{max(r['peak_rss_mb'] for r in rs):.0f} |"
         )
+    lines += _ablation_table(records, args)
     lines += _budget_table(records, args)
     if args.noise_rate > 0:
         lines += _noise_table(records, args)
