@@ -109,6 +109,13 @@ def _ablation_table(records, args) -> list:
                     recovered = _mean_std(
                         [_recovered(r, r[name]["test"]["ndcg@10"]) for r in have]
                     )
+            if len(have) < len(rs):  # as _run_column does: name the seeds covered
+                seeds = ", ".join(str(r["seed"]) for r in have)
+                note = f" (seed{'s' if len(have) > 1 else ''} {seeds})"
+                roc, ndcg, recovered = (
+                    text if text == "-" or text.endswith(note) else text + note
+                    for text in (roc, ndcg, recovered)
+                )
             lines.append(
                 f"| {dataset} | {backbone} | {name} | {cell('removed_fraction')} | "
                 f"{cell('cold_item_removal_rate')} | {cell('warm_item_removal_rate')} | "

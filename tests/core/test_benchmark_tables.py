@@ -119,3 +119,52 @@ def test_oracle_ablation_without_noise_is_refused_before_training(bench, capsys)
     with pytest.raises(SystemExit):
         bench.main(["--datasets", "ml-100k", "--ablations", "oracle"])
     assert "it needs --noise-rate" in capsys.readouterr().err
+
+
+def test_ablation_table_reports_other_ablations(bench):
+    args = type("Args", (), {"datasets": ["d"], "backbones": ["b"]})()
+    records = [_noisy(0, 0.021), _noisy(1, 0.023)]
+    for record, ndcg, cold in zip(records, (0.025, 0.027), (0.2, 0.3), strict=True):
+        record["no-short@rate"] = {
+            "removed_fraction": 0.2,
+            "cold_item_removal_rate": cold,
+            "warm_item_removal_rate": 0.1,
+            "noise_detection": {"roc_auc": 0.7},
+            "test": {"ndcg@10": ndcg},
+        }
+    # an audit-only ablation of one seed: no NDCG@10, and its seed is named
+    records[0]["no-long"] = {
+        "removed_fraction": 0.01,
+        "cold_item_removal_rate": 0.02,
+        "warm_item_removal_rate": 0.005,
+        "noise_detection": {"roc_auc": 0.6},
+    }
+    records[0]["oracle"] = {"test": {"ndcg@10": 0.03}}  # has columns of its own
+    rows = [line for line in bench._ablation_table(records, args) if "| d | b |" in line]
+    assert rows == [
+        # recovered = (NDCG@10 - noisy 0.02) / (clean 0.03 - noisy): 0.5 and 0.7
+        "| d | b | no-short@rate | 0.2000 ± 0.0000 | 0.2500 ± 0.0500 | "
+        "0.1000 ± 0.0000 | 0.7000 ± 0.0000 | 0.0260 ± 0.0010 | 0.6000 ± 0.1000 |",
+        "| d | b | no-long | 0.0100 (seed 0) | 0.0200 (seed 0) | 0.0050 (seed 0) | "
+        "0.6000 (seed 0) | - | - |",
+    ]
+    # records with only the main ablations add no table
+    assert bench._ablation_table([_noisy(0, 0.021, 0.025)], args) == []
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--ablations", "no-shrt"], "unknown ablation 'no-shrt'"),
+        (["--ablations", "no-short@ratio"], "unknown ablation 'no-short@ratio'"),
+        (["--ablations", "random@rate"], "only a learned ablation takes '@rate'"),
+        (
+            ["--ablations", "random", "--retrain-ablations", "no-short"],
+            "'no-short' is not among --ablations",
+        ),
+    ],
+)
+def test_ablation_names_are_checked_before_training(bench, capsys, argv, message):
+    with pytest.raises(SystemExit):
+        bench.main(["--datasets", "ml-100k", *argv])
+    assert message in capsys.readouterr().err
