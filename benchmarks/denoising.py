@@ -343,7 +343,7 @@ def main(argv=None) -> int:
                     / 1024,
                 }
                 for ablation in args.ablations:
-                    # random drops, and collab-only is also audited, at IADSR's rate
+                    # random drops and the '@rate' ablations remove as much as IADSR
                     extra = (
                         {"drop_rate": iadsr["removed_fraction"]}
                         if ablation == "random" or ablation.endswith("@rate")
