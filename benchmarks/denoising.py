@@ -50,10 +50,15 @@ def _run_column(records, run, key) -> str:
         text = _mean_std([r[run]["test"]["ndcg@10"] for r in have])
     else:
         text = _mean_std([r[run][key] for r in have])
-    if len(have) < len(records):
-        seeds = ", ".join(str(r["seed"]) for r in have)
-        text += f" (seed{'s' if len(have) > 1 else ''} {seeds})"
-    return text
+    return text + _seeds_note(have, records)
+
+
+def _seeds_note(have, records) -> str:
+    """`` (seeds 0, 2)`` when ``have`` covers only some of ``records``, else ``""``."""
+    if len(have) == len(records):
+        return ""
+    seeds = ", ".join(str(r["seed"]) for r in have)
+    return f" (seed{'s' if len(have) > 1 else ''} {seeds})"
 
 
 def _recovered(record, ndcg: float) -> float:
@@ -104,18 +109,15 @@ def _ablation_table(records, args) -> list:
             if all("noise_detection" in r[name] for r in have):
                 roc = _mean_std([r[name]["noise_detection"]["roc_auc"] for r in have])
             if all("test" in r[name] for r in have):
-                ndcg = cell("ndcg@10")
+                ndcg = _mean_std([r[name]["test"]["ndcg@10"] for r in have])
                 if all("clean" in r for r in have):
                     recovered = _mean_std(
                         [_recovered(r, r[name]["test"]["ndcg@10"]) for r in have]
                     )
-            if len(have) < len(rs):  # as _run_column does: name the seeds covered
-                seeds = ", ".join(str(r["seed"]) for r in have)
-                note = f" (seed{'s' if len(have) > 1 else ''} {seeds})"
-                roc, ndcg, recovered = (
-                    text if text == "-" or text.endswith(note) else text + note
-                    for text in (roc, ndcg, recovered)
-                )
+            note = _seeds_note(have, rs)
+            roc, ndcg, recovered = (
+                text if text == "-" else text + note for text in (roc, ndcg, recovered)
+            )
             lines.append(
                 f"| {dataset} | {backbone} | {name} | {cell('removed_fraction')} | "
                 f"{cell('cold_item_removal_rate')} | {cell('warm_item_removal_rate')} | "
