@@ -176,9 +176,12 @@ def _check_drop_rate_grid(run: DenoisingRun) -> None:
     from .denoising import SequenceDenoiser
 
     for rate in grid:
-        # checked now, with SequenceDenoiser's own constraint, not after training
+        # checked now, with SequenceDenoiser's own constraint, not after training;
+        # 0 (remove nothing) is the baseline the search already compares against
         try:
             SequenceDenoiser(removal_rate=rate)._validate_params()
+            if rate is not None and rate == 0:
+                raise InvalidParameterError("no removal")
         except InvalidParameterError:
             raise ValueError(
                 f"drop_rate_grid entries must be None (the keep rule) or rates in "

@@ -76,11 +76,12 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         Denoise a user only if ``cos(h^L, s^L) >= user_gate``; ``-1`` denoises all.
     keep_last : bool, default=False
         Always keep each sequence's most recent item.
-    removal_rate : float in (0, 1) or None, default=None
+    removal_rate : float in [0, 1) or None, default=None
         Instead of ``threshold``: ``fit`` sets the score cutoff at this quantile of
         the training positions' scores, so that about this share of the training
         items is removed; ``transform`` applies the same cutoff to any sequences
-        (``threshold`` is then not used). Scores have no fixed scale across
+        (``threshold`` is then not used). ``0`` removes nothing (e.g. as one point
+        of a grid). Scores have no fixed scale across
         datasets and training lengths, so a removal budget is often the easier
         knob to tune (e.g. with ``GridSearchCV`` over ``denoise__removal_rate``).
 
@@ -116,7 +117,7 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         "min_length": [Interval(numbers.Integral, 0, None, closed="left")],
         "user_gate": [Interval(numbers.Real, -1, 1, closed="both")],
         "keep_last": ["boolean"],
-        "removal_rate": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "removal_rate": [Interval(numbers.Real, 0, 1, closed="left"), None],
     }
 
     def __init__(
@@ -143,7 +144,13 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
             values = np.asarray(scores.scores, dtype=np.float64)
             if values.size == 0:
                 raise ValueError("removal_rate needs scored training positions")
-            self.score_cutoff_ = float(np.quantile(values, self.removal_rate))
+            # 0 removes nothing: the 0-quantile (the lowest score) would remove the
+            # lowest-scoring items, since only scores above the cutoff are kept
+            self.score_cutoff_ = (
+                -np.inf
+                if self.removal_rate == 0
+                else float(np.quantile(values, self.removal_rate))
+            )
         self.n_sequences_seen_ = len(scores.sequences)
         self.removed_fraction_ = float(1.0 - self.keep_mask(scores).mean())
         return self

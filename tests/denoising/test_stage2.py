@@ -178,3 +178,16 @@ def test_removal_rate_errors():
     fitted.set_params(removal_rate=0.3)
     with pytest.raises(Exception, match="fit this SequenceDenoiser"):
         fitted.keep_mask(train)
+
+
+def test_removal_rate_zero_removes_nothing():
+    # the lowest score is not removed: 0 is "no budget", e.g. one point of a grid,
+    # or a matched rate where the method itself removed nothing
+    values = np.array([0.1, -0.4, 0.2, -0.4, 0.3])
+    train = _scores([[1, 2, 3], [4, 5]], values)
+    denoiser = SequenceDenoiser(removal_rate=0.0).fit(train)
+    assert denoiser.removed_fraction_ == 0.0
+    assert denoiser.score_cutoff_ == -np.inf
+    assert denoiser.keep_mask(train).all()
+    new = _scores([[1, 2]], [-3.0, -3.0])
+    assert denoiser.keep_mask(new).all()
