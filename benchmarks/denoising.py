@@ -62,9 +62,27 @@ def _seeds_note(have, records) -> str:
 
 
 def _recovered(record, ndcg: float) -> float:
-    """The share of the NDCG@10 lost to the injected noise that ``ndcg`` wins back."""
+    """The share of the NDCG@10 lost to the injected noise that ``ndcg`` wins back;
+    NaN where the noise lost nothing (the clean run did not score above the noisy one)."""
     noisy = record["iadsr"]["baseline_test"]["ndcg@10"]
-    return (ndcg - noisy) / max(record["clean"]["test"]["ndcg@10"] - noisy, 1e-9)
+    lost = record["clean"]["test"]["ndcg@10"] - noisy
+    return (ndcg - noisy) / lost if lost > 0 else float("nan")
+
+
+def _recovered_cell(records, ndcg_of) -> str:
+    """Mean and spread of the recovered share over the seeds where it is defined,
+    naming the seeds where the clean run did not score above the noisy one."""
+    shares = [_recovered(r, ndcg_of(r)) for r in records]
+    defined = [r for r, v in zip(records, shares, strict=True) if not np.isnan(v)]
+    if len(defined) == len(records):
+        return _mean_std(shares)
+    undefined = ", ".join(str(r["seed"]) for r in records if r not in defined)
+    reason = f"clean <= noisy on seed{'s' if len(records) - len(defined) > 1 else ''} "
+    if not defined:
+        return f"n/a ({reason}{undefined})"
+    mean = _mean_std([v for v in shares if not np.isnan(v)])
+    # " (seeds 0, 2)" without its closing parenthesis, then the reason
+    return f"{mean}{_seeds_note(defined, records)[:-1]}; {reason}{undefined})"
 
 
 def _mean_std(values) -> str:
@@ -111,13 +129,14 @@ def _ablation_table(records, args) -> list:
             if all("test" in r[name] for r in have):
                 ndcg = _mean_std([r[name]["test"]["ndcg@10"] for r in have])
                 if all("clean" in r for r in have):
-                    recovered = _mean_std(
-                        [_recovered(r, r[name]["test"]["ndcg@10"]) for r in have]
+                    recovered = _recovered_cell(
+                        have, lambda r, name=name: r[name]["test"]["ndcg@10"]
                     )
             note = _seeds_note(have, rs)
-            roc, ndcg, recovered = (
-                text if text == "-" else text + note for text in (roc, ndcg, recovered)
-            )
+            roc, ndcg = (text if text == "-" else text + note for text in (roc, ndcg))
+            if recovered != "-" and "(" not in recovered:
+                # a recovered cell that leaves seeds out names its seeds itself
+                recovered += note
             lines.append(
                 f"| {dataset} | {backbone} | {name} | {cell('removed_fraction')} | "
                 f"{cell('cold_item_removal_rate')} | {cell('warm_item_removal_rate')} | "
@@ -188,12 +207,10 @@ def _noise_table(records, args) -> list:
 
         recovered = oracle_recovered = "-"
         if all("clean" in r for r in rs):
-            recovered = _mean_std(
-                [_recovered(r, r["iadsr"]["test_raw"]["ndcg@10"]) for r in rs]
-            )
+            recovered = _recovered_cell(rs, lambda r: r["iadsr"]["test_raw"]["ndcg@10"])
             if all("oracle" in r for r in rs):
-                oracle_recovered = _mean_std(
-                    [_recovered(r, r["oracle"]["test"]["ndcg@10"]) for r in rs]
+                oracle_recovered = _recovered_cell(
+                    rs, lambda r: r["oracle"]["test"]["ndcg@10"]
                 )
         lines.append(
             f"| {dataset} | {backbone} | {det('roc_auc')} | {det('precision')} "

@@ -115,6 +115,23 @@ def test_noise_table_reports_the_oracle_ceiling(bench):
     assert row.endswith("| 0.1000 | - | - |")
 
 
+def test_recovered_is_undefined_where_the_noise_cost_nothing(bench):
+    # seed 1's clean run scored below its noisy one: no share of a loss to recover
+    args = type("Args", (), {"datasets": ["d"], "backbones": ["b"]})()
+    costless = _noisy(1, 0.025)
+    costless["clean"]["test"]["ndcg@10"] = 0.019
+    records = [_noisy(0, 0.021), costless, _noisy(2, 0.023)]
+    (row,) = [line for line in bench._noise_table(records, args) if "| d | b |" in line]
+    assert "| 0.2000 ± 0.1000 (seeds 0, 2; clean <= noisy on seed 1) |" in row
+    (row,) = [line for line in bench._noise_table([costless], args) if "| d | b |" in line]
+    assert "| n/a (clean <= noisy on seed 1) |" in row
+    # equal scores lost nothing either
+    costless["clean"]["test"]["ndcg@10"] = 0.02
+    assert bench._recovered_cell([costless], lambda r: 0.025) == (
+        "n/a (clean <= noisy on seed 1)"
+    )
+
+
 def test_oracle_ablation_without_noise_is_refused_before_training(bench, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--datasets", "ml-100k", "--ablations", "oracle"])
