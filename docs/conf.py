@@ -145,6 +145,14 @@ RESULT_TITLES = {
     "denoising_beauty_noise_insert_gru4rec_caser": (
         "Denoising, Amazon Beauty with 20% inserted noise, GRU4Rec and Caser"
     ),
+    "denoising_beauty_noise_insert_h200": (
+        "Denoising, Amazon Beauty with 20% inserted noise, three backbones, on an "
+        "NVIDIA H200"
+    ),
+    "denoising_ml-100k_noise_insert_h200": (
+        "Denoising, MovieLens-100K with 20% inserted noise, three backbones, on an "
+        "NVIDIA H200"
+    ),
     "denoising_beauty_noise_insert": (
         "Denoising, Amazon Beauty with 20% inserted noise, budget chosen on validation"
     ),
