@@ -76,7 +76,9 @@ def _recovered_cell(records, ndcg_of) -> str:
     defined = [r for r, v in zip(records, shares, strict=True) if not np.isnan(v)]
     if len(defined) == len(records):
         return _mean_std(shares)
-    undefined = ", ".join(str(r["seed"]) for r in records if r not in defined)
+    undefined = ", ".join(
+        str(r["seed"]) for r, v in zip(records, shares, strict=True) if np.isnan(v)
+    )
     reason = f"clean <= noisy on seed{'s' if len(records) - len(defined) > 1 else ''} "
     if not defined:
         return f"n/a ({reason}{undefined})"
