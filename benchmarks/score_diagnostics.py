@@ -79,6 +79,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--noise-rate", type=float, default=0.2)
     parser.add_argument(
+        "--noise-mode",
+        default="replace",
+        choices=["replace", "insert"],
+        help="noise items replace training items or are inserted after them",
+    )
+    parser.add_argument(
         "--noise-sampling",
         default="uniform",
         choices=["uniform", "popularity"],
@@ -119,7 +125,11 @@ def main(argv=None) -> int:
     split = leave_one_out_split(load_dataset(args.dataset))
     clean = split.train
     train, noise = inject_noise(
-        clean, args.noise_rate, sampling=args.noise_sampling, random_state=args.seed
+        clean,
+        args.noise_rate,
+        mode=args.noise_mode,
+        sampling=args.noise_sampling,
+        random_state=args.seed,
     )
     cold = cold_item_mask(clean)[train.codes]
     genuine = ~noise
@@ -169,7 +179,9 @@ def main(argv=None) -> int:
     rate = float(noise.mean())
     emit(
         f"{args.dataset}, {args.backbone}, seed {args.seed}, {args.noise_rate:.0%} "
-        f"{args.noise_sampling} replacement noise ({noise.sum()} of {noise.size} "
+        f"{args.noise_sampling} "
+        f"{'replacement' if args.noise_mode == 'replace' else 'inserted'} noise "
+        f"({noise.sum()} of {noise.size} "
         "training positions); "
         f"every score removes its lowest {rate:.1%}"
         + (f"; aligner {align_params}" if align_params else "")
