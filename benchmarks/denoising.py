@@ -276,6 +276,14 @@ def main(argv=None) -> int:
         help="an InterestAligner parameter (repeatable), e.g. temperature=0.5",
     )
     parser.add_argument(
+        "--denoise-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a SequenceDenoiser parameter of IADSR and its learned ablations "
+        "(repeatable), e.g. standardize=true (with --drop-rate-grid)",
+    )
+    parser.add_argument(
         "--drop-rate-grid",
         type=_budget,
         nargs="+",
@@ -315,10 +323,16 @@ def main(argv=None) -> int:
         stream=sys.stderr,
     )
 
-    aligner_params = {}
-    for item in args.align_param:
-        name, _, value = item.partition("=")
-        aligner_params[name] = json.loads(value) if value[:1] in "-.0123456789" else value
+    def params(items):
+        parsed = {}
+        for item in items:
+            name, _, value = item.partition("=")
+            numeric = value[:1] in "-.0123456789" or value in ("true", "false", "null")
+            parsed[name] = json.loads(value) if numeric else value
+        return parsed
+
+    aligner_params = params(args.align_param)
+    denoiser_params = params(args.denoise_param)
     grid = None if args.drop_rate_grid is None else tuple(args.drop_rate_grid)
     out = Path(args.out + args.tag)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -351,7 +365,12 @@ def main(argv=None) -> int:
                 stage1: dict = {}
                 iadsr = run_denoising(
                     seqs,
-                    DenoisingRun(denoiser="iadsr", drop_rate_grid=grid, **common),
+                    DenoisingRun(
+                        denoiser="iadsr",
+                        drop_rate_grid=grid,
+                        denoiser_params=denoiser_params,
+                        **common,
+                    ),
                     stage1_cache=stage1,
                 )
                 record = {
@@ -377,6 +396,10 @@ def main(argv=None) -> int:
                         )
                     )
                     name = ablation.split("@")[0]
+                    if DENOISERS[name] is not None and ablation.endswith("@rate"):
+                        # at IADSR's rate, a learned ablation cuts its scores the
+                        # way IADSR does
+                        extra["denoiser_params"] = denoiser_params
                     record[ablation] = run_denoising(
                         seqs,
                         DenoisingRun(denoiser=name, retrain=retrain, **common, **extra),

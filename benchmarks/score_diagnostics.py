@@ -39,18 +39,15 @@ from sklearn.metrics import roc_auc_score
 from iadsr_sk.collaborative import CollaborativeEncoder
 from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
 from iadsr_sk.denoising import InterestAligner
+from iadsr_sk.denoising._keep_rule import standardize_within_sequences
 from iadsr_sk.experiment import DenoisingRun, cold_item_mask, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
 
 def per_user_z(seqs, values):
-    """Standardise values within each sequence (a constant sequence gets zeros)."""
-    rows, _ = seqs.positions()
-    counts = seqs.lengths.astype(np.float64)
-    mean = np.bincount(rows, values, minlength=len(seqs)) / counts
-    centred = values - mean[rows]
-    var = np.bincount(rows, centred**2, minlength=len(seqs)) / counts
-    return centred / np.sqrt(np.maximum(var[rows], 1e-12))
+    """Standardise values within each sequence (a constant sequence gets zeros), as
+    ``SequenceDenoiser(standardize=True)`` does."""
+    return standardize_within_sequences(seqs, values)
 
 
 @torch.inference_mode()

@@ -82,6 +82,9 @@ class DenoisingRun:
     recommender_params: dict = field(default_factory=dict)
     #: extra InterestAligner parameters (e.g. ``{"temperature": 0.5}``)
     aligner_params: dict = field(default_factory=dict)
+    #: extra SequenceDenoiser parameters of a learned denoiser (e.g.
+    #: ``{"standardize": True}``, with ``drop_rate`` or ``drop_rate_grid``)
+    denoiser_params: dict = field(default_factory=dict)
 
     def resolved(self) -> DenoisingRun:
         """These settings with the preset's values where a field was left ``None``
@@ -199,6 +202,34 @@ def _retrain(run: DenoisingRun, denoised: Sequences, eval_set):
     return model, time.perf_counter() - started
 
 
+def _check_denoiser_params(run: DenoisingRun) -> None:
+    """Refuse, before any training, SequenceDenoiser parameters that do not apply."""
+    from .denoising import SequenceDenoiser
+
+    params = run.denoiser_params
+    if not params:
+        return
+    if DENOISERS.get(run.denoiser) is None:
+        raise ValueError(
+            f"denoiser_params apply to a learned denoiser's SequenceDenoiser, not to "
+            f"denoiser={run.denoiser!r}"
+        )
+    clash = sorted({"threshold", "removal_rate"} & set(params))
+    if clash:
+        raise ValueError(
+            f"denoiser_params may not set {clash}: the run sets them (use threshold, "
+            "drop_rate or drop_rate_grid)"
+        )
+    rates = run.drop_rate_grid if run.drop_rate_grid is not None else (run.drop_rate,)
+    for rate in rates:
+        try:
+            denoiser = SequenceDenoiser(removal_rate=rate, **params)
+        except TypeError as error:
+            raise ValueError(f"denoiser_params: {error}") from None
+        denoiser._validate_params()
+        denoiser._check_standardize()
+
+
 def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_set):
     """Choose the removal budget of ``run.drop_rate_grid`` with the best validation
     NDCG@10 (ties: the earlier candidate).
@@ -211,7 +242,9 @@ def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_s
 
     search, best = [], None
     for rate in run.drop_rate_grid:
-        denoiser = SequenceDenoiser(threshold=run.threshold, removal_rate=rate).fit(scores)
+        denoiser = SequenceDenoiser(
+            threshold=run.threshold, removal_rate=rate, **run.denoiser_params
+        ).fit(scores)
         keep = denoiser.keep_mask(scores)
         removed = float(1 - keep.mean())
         logger.info(
@@ -292,6 +325,7 @@ def run_denoising(
             f"aligner_params may not set {clash}: the run sets them (use "
             "denoiser, align_epochs, device, seed and verbose)"
         )
+    _check_denoiser_params(run)
     started = time.perf_counter()
     split = leave_one_out_split(seqs, max_len=run.max_len)
     train = split.train
@@ -398,7 +432,7 @@ def run_denoising(
             # denoisers remove when both remove as much); the learned cutoff also
             # applies to test inputs
             denoiser = SequenceDenoiser(
-                threshold=run.threshold, removal_rate=run.drop_rate
+                threshold=run.threshold, removal_rate=run.drop_rate, **run.denoiser_params
             ).fit(scores)
         keep = denoiser.keep_mask(scores)
         pipeline_steps = (semantic, encoder, aligner, denoiser)
@@ -447,6 +481,9 @@ def run_denoising(
             "denoise_seconds": round(denoise_seconds, 3),
         }
     )
+    for key in ("aligner_params", "denoiser_params"):
+        if getattr(run, key):
+            result[key] = dict(getattr(run, key))
     if not run.retrain:
         result["total_seconds"] = round(time.perf_counter() - started, 3)
         return result

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._persistence import VersionedPickleMixin
 from ..data._sequences import Sequences
-from ._keep_rule import keep_mask_from_scores
+from ._keep_rule import keep_mask_from_scores, standardize_within_sequences
 
 __all__ = ["NoiseScores", "SequenceDenoiser"]
 
@@ -84,6 +84,13 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         of a grid). Scores have no fixed scale across
         datasets and training lengths, so a removal budget is often the easier
         knob to tune (e.g. with ``GridSearchCV`` over ``denoise__removal_rate``).
+    standardize : bool, default=False
+        With ``removal_rate``: standardise the scores within each sequence (minus
+        its mean, divided by its standard deviation) before the cutoff, so that an
+        item is judged by how unusual it is for *its* user rather than for all
+        users: a user whose items all score low loses no more than one whose items
+        all score high. Needs ``removal_rate`` (standardised scores average 0 in
+        every sequence, so the threshold rule would remove about half of each).
 
     Attributes
     ----------
@@ -118,6 +125,7 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         "user_gate": [Interval(numbers.Real, -1, 1, closed="both")],
         "keep_last": ["boolean"],
         "removal_rate": [Interval(numbers.Real, 0, 1, closed="left"), None],
+        "standardize": ["boolean"],
     }
 
     def __init__(
@@ -127,21 +135,24 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         user_gate: float = -1.0,
         keep_last: bool = False,
         removal_rate: float | None = None,
+        standardize: bool = False,
     ):
         self.threshold = threshold
         self.min_length = min_length
         self.user_gate = user_gate
         self.keep_last = keep_last
         self.removal_rate = removal_rate
+        self.standardize = standardize
 
     def fit(self, X, y=None):
         """Record the training sequences' removal rate; with ``removal_rate``, learn
         the score cutoff that removes that share of the training items."""
         self._validate_params()
+        self._check_standardize()
         scores = _scores_of(X)
         self.score_cutoff_ = None
         if self.removal_rate is not None:
-            values = np.asarray(scores.scores, dtype=np.float64)
+            values = self._values(scores)
             if values.size == 0:
                 raise ValueError("removal_rate needs scored training positions")
             # 0 removes nothing: the 0-quantile (the lowest score) would remove the
@@ -157,6 +168,7 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
 
     def keep_mask(self, X) -> np.ndarray:
         """One bool per interaction of ``X.sequences`` (aligned with its codes): keep?"""
+        self._check_standardize()
         scores = _scores_of(X)
         values, threshold = scores.scores, self.threshold
         if self.removal_rate is not None:
@@ -166,7 +178,7 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
                     "SequenceDenoiser (with removal_rate set) first"
                 )
             # keep iff score > cutoff: shift the scores so that the rule's 0.5 says so
-            values = np.asarray(values, dtype=np.float64) - self.score_cutoff_
+            values = self._values(scores) - self.score_cutoff_
             threshold = 0.5
         similarity = scores.user_similarity
         if self.user_gate > -1 and np.isnan(similarity).any():
@@ -183,6 +195,20 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
             user_gate=self.user_gate,
             keep_last=self.keep_last,
         )
+
+    def _check_standardize(self) -> None:
+        if self.standardize and self.removal_rate is None:
+            raise ValueError(
+                "standardize=True needs removal_rate: standardised scores average 0 "
+                "in every sequence, so the threshold rule would remove about half of "
+                "each; set removal_rate (e.g. 0.1)"
+            )
+
+    def _values(self, scores) -> np.ndarray:
+        """The scores the removal budget cuts: raw, or standardised per sequence."""
+        if self.standardize:
+            return standardize_within_sequences(scores.sequences, scores.scores)
+        return np.asarray(scores.scores, dtype=np.float64)
 
     def keep_masks(self, X) -> list[np.ndarray]:
         """Keep-mask of each sequence, as a list of boolean arrays."""

@@ -57,3 +57,22 @@ def keep_mask_from_scores(
         rank[order] = np.arange(order.size) - starts
         keep |= rank < min_length
     return keep
+
+
+def standardize_within_sequences(seqs: Sequences, scores: np.ndarray) -> np.ndarray:
+    """Scores standardised within each sequence: minus the sequence's mean, divided
+    by its standard deviation (a sequence whose scores are all equal, e.g. of one
+    item, gets zeros). Vectorised over all interactions."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.shape != seqs.codes.shape:
+        raise ValueError(
+            f"{scores.size} noise scores for {seqs.n_interactions} interactions"
+        )
+    rows, _ = seqs.positions()
+    counts = np.maximum(seqs.lengths, 1).astype(np.float64)
+    mean = np.bincount(rows, scores, minlength=len(seqs)) / counts
+    centred = scores - mean[rows]
+    std = np.sqrt(np.bincount(rows, centred**2, minlength=len(seqs)) / counts)[rows]
+    # a constant sequence: 0 rather than 0/0 (its items are all equally typical)
+    flat = std <= 1e-12 * np.maximum(np.abs(mean[rows]), 1.0)
+    return np.where(flat, 0.0, centred / np.where(flat, 1.0, std))

@@ -150,3 +150,33 @@ def test_run_passes_aligner_params_and_refuses_the_ones_it_sets(logs):
         seqs, DenoisingRun(**base, retrain=False, aligner_params={"batch_size": 8})
     )
     assert 0 <= result["removed_fraction"] < 1
+    assert result["aligner_params"] == {"batch_size": 8}
+
+
+def test_run_passes_denoiser_params_and_refuses_what_cannot_apply(logs):
+    from iadsr_sk.data import read_sequences
+    from iadsr_sk.experiment import DenoisingRun, run_denoising
+
+    seqs = read_sequences(logs)
+    base = dict(model="gru4rec", denoiser="collab-only", max_epochs=1, verbose=0)
+    z = {"standardize": True}
+    # refused before any training, naming the problem
+    refusals = [
+        (dict(denoiser_params=z), "standardize=True needs removal_rate"),
+        (dict(denoiser_params=z, drop_rate_grid=(None, 0.1)), "needs removal_rate"),
+        (dict(denoiser_params={"removal_rate": 0.1}), "may not set"),
+        (dict(denoiser_params={"colour": 1}, drop_rate=0.1), "colour"),
+        (dict(denoiser_params={"min_length": -1}, drop_rate=0.1), "min_length"),
+    ]
+    for settings, message in refusals:
+        with pytest.raises(ValueError, match=message):
+            run_denoising(seqs, DenoisingRun(**base, **settings))
+    with pytest.raises(ValueError, match="learned denoiser"):
+        run_denoising(
+            seqs, DenoisingRun(**{**base, "denoiser": "random"}, denoiser_params=z)
+        )
+    result = run_denoising(
+        seqs, DenoisingRun(**base, retrain=False, drop_rate=0.25, denoiser_params=z)
+    )
+    assert result["denoiser_params"] == z
+    assert result["removed_fraction"] == pytest.approx(0.25, abs=0.02)

@@ -191,3 +191,65 @@ def test_removal_rate_zero_removes_nothing():
     assert denoiser.keep_mask(train).all()
     new = _scores([[1, 2]], [-3.0, -3.0])
     assert denoiser.keep_mask(new).all()
+
+
+def test_standardize_judges_each_item_against_its_own_sequence():
+    # user 0's items all score high, user 1's all low; each has one outlier
+    train = _scores(
+        [[1, 2, 3, 4], [5, 6, 7, 8]], [2.0, 2.1, 2.2, 0.5, -2.0, -2.1, -2.2, -3.9]
+    )
+    raw = SequenceDenoiser(removal_rate=0.25).fit(train)
+    # raw scores: the low-scoring user loses two items, the outliers are not both found
+    assert raw.keep_mask(train).tolist() == [True] * 4 + [True, True, False, False]
+    z = SequenceDenoiser(removal_rate=0.25, standardize=True).fit(train)
+    # standardised: each user's own outlier goes
+    assert z.keep_mask(train).tolist() == [True, True, True, False, True, True, True, False]
+    assert z.removed_fraction_ == 0.25
+    # new sequences are standardised on their own and cut at the learned cutoff
+    new = _scores([[9, 10, 11]], [10.0, 10.1, 7.0])
+    assert z.keep_mask(new).tolist() == [True, True, False]
+    # a one-item or constant sequence scores 0 everywhere; min_length keeps one item
+    flat = _scores([[1], [2, 3]], [-5.0, 1.0, 1.0])
+    assert z.keep_mask(flat).sum() >= 2
+    # the input is untouched
+    assert train.scores.tolist() == pytest.approx(
+        [2.0, 2.1, 2.2, 0.5, -2.0, -2.1, -2.2, -3.9]
+    )
+
+
+def test_standardize_needs_a_removal_rate():
+    train = _scores([[1, 2, 3]], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="standardize=True needs removal_rate"):
+        SequenceDenoiser(standardize=True).fit(train)
+    fitted = SequenceDenoiser(removal_rate=0.3, standardize=True).fit(train)
+    fitted.set_params(removal_rate=None)
+    with pytest.raises(ValueError, match="standardize=True needs removal_rate"):
+        fitted.keep_mask(train)
+    with pytest.raises(Exception, match="standardize"):
+        SequenceDenoiser(removal_rate=0.3, standardize="yes").fit(train)
+
+
+@given(
+    st.lists(
+        st.lists(st.floats(-3, 3, allow_nan=False), min_size=1, max_size=8),
+        min_size=1,
+        max_size=10,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_standardized_scores_have_mean_0_and_keep_each_sequences_order(rows):
+    from iadsr_sk.denoising._keep_rule import standardize_within_sequences
+
+    seqs = Sequences.from_lists([list(range(len(r))) for r in rows])
+    values = np.concatenate([np.asarray(r) for r in rows])
+    z = standardize_within_sequences(seqs, values)
+    assert np.isfinite(z).all()
+    for part, raw in zip(np.split(z, seqs.offsets[1:-1]), rows, strict=True):
+        raw = np.asarray(raw)
+        assert abs(part.mean()) < 1e-9
+        if np.ptp(raw) > 1e-6:
+            assert part.std() == pytest.approx(1.0, abs=1e-6)
+            # a monotone map within the sequence: the order of the items is kept
+            assert (np.diff(part[np.argsort(raw, kind="stable")]) >= -1e-12).all()
+        elif np.ptp(raw) == 0:
+            assert (part == 0).all()
