@@ -198,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
         "recommender each; the JSON adds chosen_drop_rate and budget_search",
     )
     den.add_argument(
+        "--standardize",
+        action="store_true",
+        help="a learned denoiser with --drop-rate or --drop-rate-grid: standardise the "
+        "scores within each history before the cutoff, so that an item is judged "
+        "against its own user's items (SequenceDenoiser(standardize=True))",
+    )
+    den.add_argument(
         "--embedder",
         default="default",
         help="language model: 'default' (all-MiniLM-L6-v2, offline) or a local folder",
@@ -284,6 +291,7 @@ def run(args) -> dict:
             [
                 ("--drop-rate", args.drop_rate is not None),
                 ("--drop-rate-grid", args.drop_rate_grid is not None),
+                ("--standardize", args.standardize),
             ],
             "a denoiser (--denoiser iadsr, random, ...); with --denoiser none nothing "
             "is removed",
@@ -374,6 +382,7 @@ def _denoising_run(args) -> DenoisingRun:
         threshold=args.threshold,
         preset=args.preset,
         verbose=0 if args.quiet else 1,
+        denoiser_params={"standardize": True} if args.standardize else {},
     ).resolved()
 
 

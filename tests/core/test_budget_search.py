@@ -105,3 +105,22 @@ def test_random_drops_do_not_repeat_the_noise_draws(logs):
     assert 0.1 < detection["precision"] < 0.6
     assert 0.1 < detection["recall"] < 0.6
     assert result["cold_item_removal_rate"] + result["warm_item_removal_rate"] > 0
+
+
+def test_cli_standardize(logs, tmp_path, capsys):
+    out = tmp_path / "z.json"
+    argv = ["run", "--sequences", str(logs), "--model", "gru4rec", "--max-epochs", "1"]
+    argv += ["--denoiser", "collab-only", "--align-epochs", "1", "-q"]
+    assert main([*argv, "--drop-rate", "0.3", "--standardize", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["denoiser_params"] == {"standardize": True}
+    assert result["removed_fraction"] == pytest.approx(0.3, abs=0.03)
+    # refused, naming the problem, where it cannot apply
+    assert main([*argv, "--standardize"]) == 2
+    assert "standardize=True needs removal_rate" in capsys.readouterr().err
+    plain = ["run", "--sequences", str(logs), "--model", "gru4rec", "-q"]
+    assert main([*plain, "--standardize"]) == 2
+    assert "--standardize needs a denoiser" in capsys.readouterr().err
+    random = [*plain, "--denoiser", "random", "--drop-rate", "0.2", "--standardize"]
+    assert main(random) == 2
+    assert "learned denoiser" in capsys.readouterr().err
