@@ -153,6 +153,10 @@ RESULT_TITLES = {
         "Denoising, MovieLens-100K with 20% inserted noise, three backbones, on an "
         "NVIDIA H200"
     ),
+    "denoising_beauty_noise_insert_standardize": (
+        "Denoising, Amazon Beauty with 20% inserted noise, scores standardised per "
+        "history"
+    ),
     "denoising_beauty_noise_insert": (
         "Denoising, Amazon Beauty with 20% inserted noise, budget chosen on validation"
     ),
