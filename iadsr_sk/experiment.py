@@ -181,11 +181,12 @@ def _check_drop_rate_grid(run: DenoisingRun) -> None:
     for rate in grid:
         # checked now, with SequenceDenoiser's own constraint, not after training;
         # 0 (remove nothing) is the baseline the search already compares against
+        valid = rate is None or rate != 0
         try:
             SequenceDenoiser(removal_rate=rate)._validate_params()
-            if rate is not None and rate == 0:
-                raise InvalidParameterError("no removal")
         except InvalidParameterError:
+            valid = False
+        if not valid:
             raise ValueError(
                 f"drop_rate_grid entries must be None (the keep rule) or rates in "
                 f"(0, 1); got {rate!r}"
