@@ -154,8 +154,7 @@ RESULT_TITLES = {
         "NVIDIA H200"
     ),
     "denoising_beauty_noise_insert_standardize": (
-        "Denoising, Amazon Beauty with 20% inserted noise, scores standardised per "
-        "history"
+        "Denoising, Amazon Beauty with 20% inserted noise, scores standardised per history"
     ),
     "denoising_beauty_noise_insert": (
         "Denoising, Amazon Beauty with 20% inserted noise, budget chosen on validation"
