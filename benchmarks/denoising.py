@@ -53,12 +53,16 @@ def _run_column(records, run, key) -> str:
     return text + _seeds_note(have, records)
 
 
+def _seed_list(records) -> str:
+    """``seed 0`` or ``seeds 0, 2``."""
+    return f"seed{'s' if len(records) > 1 else ''} " + ", ".join(
+        str(r["seed"]) for r in records
+    )
+
+
 def _seeds_note(have, records) -> str:
     """`` (seeds 0, 2)`` when ``have`` covers only some of ``records``, else ``""``."""
-    if len(have) == len(records):
-        return ""
-    seeds = ", ".join(str(r["seed"]) for r in have)
-    return f" (seed{'s' if len(have) > 1 else ''} {seeds})"
+    return "" if len(have) == len(records) else f" ({_seed_list(have)})"
 
 
 def _recovered(record, ndcg: float) -> float:
@@ -69,22 +73,20 @@ def _recovered(record, ndcg: float) -> float:
     return (ndcg - noisy) / lost if lost > 0 else float("nan")
 
 
-def _recovered_cell(records, ndcg_of) -> str:
+def _recovered_cell(records, ndcg_of, among=None) -> str:
     """Mean and spread of the recovered share over the seeds where it is defined,
-    naming the seeds where the clean run did not score above the noisy one."""
+    naming the seeds it covers when that is not all of ``among`` (default:
+    ``records``) and the seeds where the clean run did not score above the noisy one."""
     shares = [_recovered(r, ndcg_of(r)) for r in records]
     defined = [r for r, v in zip(records, shares, strict=True) if not np.isnan(v)]
-    if len(defined) == len(records):
-        return _mean_std(shares)
-    undefined = ", ".join(
-        str(r["seed"]) for r, v in zip(records, shares, strict=True) if np.isnan(v)
-    )
-    reason = f"clean <= noisy on seed{'s' if len(records) - len(defined) > 1 else ''} "
+    undefined = [r for r, v in zip(records, shares, strict=True) if np.isnan(v)]
+    parts = [f"clean <= noisy on {_seed_list(undefined)}"] if undefined else []
     if not defined:
-        return f"n/a ({reason}{undefined})"
-    mean = _mean_std([v for v in shares if not np.isnan(v)])
-    # " (seeds 0, 2)" without its closing parenthesis, then the reason
-    return f"{mean}{_seeds_note(defined, records)[:-1]}; {reason}{undefined})"
+        return f"n/a ({parts[0]})"
+    if len(defined) < len(records if among is None else among):
+        parts.insert(0, _seed_list(defined))
+    text = _mean_std([v for v in shares if not np.isnan(v)])
+    return text + (f" ({'; '.join(parts)})" if parts else "")
 
 
 def _mean_std(values) -> str:
@@ -132,13 +134,10 @@ def _ablation_table(records, args) -> list:
                 ndcg = _mean_std([r[name]["test"]["ndcg@10"] for r in have])
                 if all("clean" in r for r in have):
                     recovered = _recovered_cell(
-                        have, lambda r, name=name: r[name]["test"]["ndcg@10"]
+                        have, lambda r, name=name: r[name]["test"]["ndcg@10"], among=rs
                     )
             note = _seeds_note(have, rs)
             roc, ndcg = (text if text == "-" else text + note for text in (roc, ndcg))
-            if recovered != "-" and "(" not in recovered:
-                # a recovered cell that leaves seeds out names its seeds itself
-                recovered += note
             lines.append(
                 f"| {dataset} | {backbone} | {name} | {cell('removed_fraction')} | "
                 f"{cell('cold_item_removal_rate')} | {cell('warm_item_removal_rate')} | "

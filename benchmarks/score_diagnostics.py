@@ -44,12 +44,6 @@ from iadsr_sk.experiment import DenoisingRun, cold_item_mask, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
 
-def per_user_z(seqs, values):
-    """Standardise values within each sequence (a constant sequence gets zeros), as
-    ``SequenceDenoiser(standardize=True)`` does."""
-    return standardize_within_sequences(seqs, values)
-
-
 @torch.inference_mode()
 def score_terms(aligner, interests, semantic_view):
     """The three terms of the full score, per position (aligned with the codes)."""
@@ -154,19 +148,23 @@ def main(argv=None) -> int:
     )
     scores["full (default)"] = full.fit(interests).transform(interests).scores
     scores.update(score_terms(full, interests, view))
-    scores["full, user-z"] = per_user_z(train, scores["full (default)"].astype(float))
+    scores["full, user-z"] = standardize_within_sequences(
+        train, scores["full (default)"].astype(float)
+    )
     log.info("stage 2, collaborative-only ablation")
     collab = InterestAligner(
         variant="collab_only", n_epochs=args.align_epochs, random_state=args.seed
     )
     collab_interests = encoder.transform(train)
     scores["collab-only"] = collab.fit(collab_interests).transform(collab_interests).scores
-    scores["collab-only, user-z"] = per_user_z(train, scores["collab-only"].astype(float))
+    scores["collab-only, user-z"] = standardize_within_sequences(
+        train, scores["collab-only"].astype(float)
+    )
     rows, _ = train.positions()
     x = view.short_term / np.linalg.norm(view.short_term, axis=1, keepdims=True)
     xl = view.long_term / np.linalg.norm(view.long_term, axis=1, keepdims=True)
     scores["semantic-raw cos(mean x, x_j)"] = np.einsum("ij,ij->i", x, xl[rows])
-    scores["semantic-raw, user-z"] = per_user_z(
+    scores["semantic-raw, user-z"] = standardize_within_sequences(
         train, scores["semantic-raw cos(mean x, x_j)"].astype(float)
     )
 
