@@ -12,7 +12,10 @@ noise rate:
   uniform noise draws mostly rare items, so rarity alone finds much of it, at the
   price of every genuine cold item);
 - the full score standardised within each history (``user-z``), i.e. how unusual a
-  position is for *its* user rather than for all users.
+  position is for *its* user rather than for all users;
+- scores minus each item's mean over the training positions (``item-centred``,
+  ``SequenceDenoiser(center_items=True)``), i.e. how unusual a position is for *its*
+  item, which takes out what the score says about the item itself (e.g. rarity).
 
 For each: detection ROC-AUC, precision at the matched rate, and the removal rate of
 genuine cold items (least popular 20%) and of genuine warm items at that rate.
@@ -39,7 +42,7 @@ from sklearn.metrics import roc_auc_score
 from iadsr_sk.collaborative import CollaborativeEncoder
 from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
 from iadsr_sk.denoising import InterestAligner
-from iadsr_sk.denoising._keep_rule import standardize_within_sequences
+from iadsr_sk.denoising._keep_rule import item_score_means, standardize_within_sequences
 from iadsr_sk.experiment import DenoisingRun, cold_item_mask, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
@@ -167,6 +170,15 @@ def main(argv=None) -> int:
     scores["semantic-raw, user-z"] = standardize_within_sequences(
         train, scores["semantic-raw cos(mean x, x_j)"].astype(float)
     )
+
+    def item_centred(values):
+        values = np.asarray(values, dtype=np.float64)
+        return values - item_score_means(train, values)[train.codes]
+
+    for name in ("full", "collab-only"):
+        raw = scores["full (default)" if name == "full" else name]
+        scores[f"{name}, item-centred"] = item_centred(raw)
+        scores[f"{name}, user-z + item-centred"] = item_centred(scores[f"{name}, user-z"])
 
     counts = np.bincount(train.codes, minlength=train.n_items)
     scores["popularity log(count)"] = np.log(counts[train.codes].astype(float))

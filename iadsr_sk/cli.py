@@ -205,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
         "against its own user's items (SequenceDenoiser(standardize=True))",
     )
     den.add_argument(
+        "--center-items",
+        action="store_true",
+        help="a learned denoiser with --drop-rate or --drop-rate-grid: subtract each "
+        "item's mean training score before the cutoff, so that an occurrence is "
+        "judged against the item's other occurrences and a cold item is not removed "
+        "for being cold (SequenceDenoiser(center_items=True))",
+    )
+    den.add_argument(
         "--embedder",
         default="default",
         help="language model: 'default' (all-MiniLM-L6-v2, offline) or a local folder",
@@ -292,6 +300,7 @@ def run(args) -> dict:
                 ("--drop-rate", args.drop_rate is not None),
                 ("--drop-rate-grid", args.drop_rate_grid is not None),
                 ("--standardize", args.standardize),
+                ("--center-items", args.center_items),
             ],
             "a denoiser (--denoiser iadsr, random, ...); with --denoiser none nothing "
             "is removed",
@@ -382,7 +391,14 @@ def _denoising_run(args) -> DenoisingRun:
         threshold=args.threshold,
         preset=args.preset,
         verbose=0 if args.quiet else 1,
-        denoiser_params={"standardize": True} if args.standardize else {},
+        denoiser_params={
+            name: True
+            for name, on in (
+                ("standardize", args.standardize),
+                ("center_items", args.center_items),
+            )
+            if on
+        },
     ).resolved()
 
 

@@ -228,7 +228,7 @@ def _check_denoiser_params(run: DenoisingRun) -> None:
         except TypeError as error:
             raise ValueError(f"denoiser_params: {error}") from None
         denoiser._validate_params()
-        denoiser._check_standardize()
+        denoiser._check_budget_options()
 
 
 def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_set):

@@ -14,7 +14,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._persistence import VersionedPickleMixin
 from ..data._sequences import Sequences
-from ._keep_rule import keep_mask_from_scores, standardize_within_sequences
+from ._keep_rule import (
+    item_score_means,
+    keep_mask_from_scores,
+    standardize_within_sequences,
+)
 
 __all__ = ["NoiseScores", "SequenceDenoiser"]
 
@@ -91,6 +95,17 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         users: a user whose items all score low loses no more than one whose items
         all score high. Needs ``removal_rate`` (standardised scores average 0 in
         every sequence, so the threshold rule would remove about half of each).
+    center_items : bool, default=False
+        With ``removal_rate``: subtract from each score the mean score of the same
+        item over the training positions (after ``standardize``, if set), so that an
+        occurrence is judged against the item's other occurrences rather than against
+        all items. This takes out what the score says about the item itself: a cold
+        item whose collaborative vector is poorly trained scores low wherever it
+        appears, and would otherwise be removed wherever it appears. The price is
+        the signal that rarity itself carries (uniformly drawn noise items are mostly
+        rare). Items absent from the training positions are centred by the mean over
+        all training positions. ``transform`` needs sequences over the item
+        vocabulary seen in ``fit``. Needs ``removal_rate``.
 
     Attributes
     ----------
@@ -100,6 +115,9 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         With ``removal_rate``: items whose score is at or below it are removed.
     removed_fraction_ : float
         Share of the training interactions that ``fit_transform`` / ``fit`` dropped.
+    item_score_mean_ : ndarray of shape (n_items,) or None
+        With ``center_items``: the mean score of every item of the vocabulary over
+        the training positions (the overall mean for items absent from them).
 
     See Also
     --------
@@ -126,6 +144,7 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         "keep_last": ["boolean"],
         "removal_rate": [Interval(numbers.Real, 0, 1, closed="left"), None],
         "standardize": ["boolean"],
+        "center_items": ["boolean"],
     }
 
     def __init__(
@@ -136,6 +155,7 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         keep_last: bool = False,
         removal_rate: float | None = None,
         standardize: bool = False,
+        center_items: bool = False,
     ):
         self.threshold = threshold
         self.min_length = min_length
@@ -143,14 +163,18 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         self.keep_last = keep_last
         self.removal_rate = removal_rate
         self.standardize = standardize
+        self.center_items = center_items
 
     def fit(self, X, y=None):
         """Record the training sequences' removal rate; with ``removal_rate``, learn
         the score cutoff that removes that share of the training items."""
         self._validate_params()
-        self._check_standardize()
+        self._check_budget_options()
         scores = _scores_of(X)
         self.score_cutoff_ = None
+        self.item_score_mean_ = None
+        if self.center_items:
+            self._fit_item_means(scores)
         if self.removal_rate is not None:
             values = self._values(scores)
             if values.size == 0:
@@ -168,7 +192,7 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
 
     def keep_mask(self, X) -> np.ndarray:
         """One bool per interaction of ``X.sequences`` (aligned with its codes): keep?"""
-        self._check_standardize()
+        self._check_budget_options()
         scores = _scores_of(X)
         values, threshold = scores.scores, self.threshold
         if self.removal_rate is not None:
@@ -196,19 +220,44 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
             keep_last=self.keep_last,
         )
 
-    def _check_standardize(self) -> None:
-        if self.standardize and self.removal_rate is None:
-            raise ValueError(
-                "standardize=True needs removal_rate: standardised scores average 0 "
-                "in every sequence, so the threshold rule would remove about half of "
-                "each; set removal_rate (e.g. 0.1)"
-            )
+    def _check_budget_options(self) -> None:
+        """Refuse the rescalings that only a removal budget gives a meaning to."""
+        for name, why in (
+            ("standardize", "standardised scores average 0 in every sequence"),
+            ("center_items", "centred scores average 0 for every item"),
+        ):
+            if getattr(self, name) and self.removal_rate is None:
+                raise ValueError(
+                    f"{name}=True needs removal_rate: {why}, so the threshold rule "
+                    "would remove about half of them; set removal_rate (e.g. 0.1)"
+                )
 
-    def _values(self, scores) -> np.ndarray:
-        """The scores the removal budget cuts: raw, or standardised per sequence."""
+    def _standardized(self, scores) -> np.ndarray:
         if self.standardize:
             return standardize_within_sequences(scores.sequences, scores.scores)
         return np.asarray(scores.scores, dtype=np.float64)
+
+    def _fit_item_means(self, scores) -> None:
+        values = self._standardized(scores)
+        if values.size == 0:
+            raise ValueError("center_items needs scored training positions")
+        self.item_score_mean_ = item_score_means(scores.sequences, values)
+        self.vocabulary_ = scores.sequences.vocabulary
+
+    def _values(self, scores) -> np.ndarray:
+        """The scores the removal budget cuts: raw or standardised per sequence,
+        then (with ``center_items``) minus each item's training mean."""
+        values = self._standardized(scores)
+        if self.center_items:
+            vocabulary = scores.sequences.vocabulary
+            if vocabulary is not self.vocabulary_ and vocabulary != self.vocabulary_:
+                raise ValueError(
+                    "center_items: these sequences use another item vocabulary than "
+                    "the one seen in fit, so their items have no training mean; "
+                    "score sequences encoded by the fitted pipeline"
+                )
+            values = values - self.item_score_mean_[scores.sequences.codes]
+        return values
 
     def keep_masks(self, X) -> list[np.ndarray]:
         """Keep-mask of each sequence, as a list of boolean arrays."""

@@ -76,3 +76,21 @@ def standardize_within_sequences(seqs: Sequences, scores: np.ndarray) -> np.ndar
     # a constant sequence: 0 rather than 0/0 (its items are all equally typical)
     flat = std <= 1e-12 * np.maximum(np.abs(mean[rows]), 1.0)
     return np.where(flat, 0.0, centred / np.where(flat, 1.0, std))
+
+
+def item_score_means(seqs: Sequences, scores: np.ndarray) -> np.ndarray:
+    """Mean score of every item of the vocabulary over its positions in ``seqs``
+    (shape ``(n_items,)``); items without positions get the mean over all positions."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.shape != seqs.codes.shape:
+        raise ValueError(
+            f"{scores.size} noise scores for {seqs.n_interactions} interactions"
+        )
+    if scores.size == 0:
+        raise ValueError("item score means need scored positions")
+    counts = np.bincount(seqs.codes, minlength=seqs.n_items)
+    sums = np.bincount(seqs.codes, weights=scores, minlength=seqs.n_items)
+    means = np.full(seqs.n_items, scores.mean())
+    seen = counts > 0
+    means[seen] = sums[seen] / counts[seen]
+    return means

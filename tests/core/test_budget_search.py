@@ -124,3 +124,20 @@ def test_cli_standardize(logs, tmp_path, capsys):
     random = [*plain, "--denoiser", "random", "--drop-rate", "0.2", "--standardize"]
     assert main(random) == 2
     assert "learned denoiser" in capsys.readouterr().err
+
+
+def test_cli_center_items(logs, tmp_path, capsys):
+    out = tmp_path / "c.json"
+    argv = ["run", "--sequences", str(logs), "--model", "gru4rec", "--max-epochs", "1"]
+    argv += ["--denoiser", "collab-only", "--align-epochs", "1", "-q"]
+    both = ["--drop-rate", "0.3", "--standardize", "--center-items"]
+    assert main([*argv, *both, "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["denoiser_params"] == {"standardize": True, "center_items": True}
+    assert result["removed_fraction"] == pytest.approx(0.3, abs=0.03)
+    # refused, naming the problem, where it cannot apply
+    assert main([*argv, "--center-items"]) == 2
+    assert "center_items=True needs removal_rate" in capsys.readouterr().err
+    plain = ["run", "--sequences", str(logs), "--model", "gru4rec", "-q"]
+    assert main([*plain, "--center-items"]) == 2
+    assert "--center-items needs a denoiser" in capsys.readouterr().err

@@ -229,6 +229,86 @@ def test_standardize_needs_a_removal_rate():
         SequenceDenoiser(removal_rate=0.3, standardize="yes").fit(train)
 
 
+def _scores_over(vocabulary, rows, values):
+    seqs = Sequences.from_lists(rows, vocabulary=vocabulary)
+    return NoiseScores(
+        sequences=seqs,
+        scores=np.asarray(values, dtype=np.float64),
+        user_similarity=np.full(len(rows), np.nan),
+    )
+
+
+def test_center_items_judges_each_occurrence_against_the_item():
+    from iadsr_sk.data import ItemVocabulary
+
+    # item 1 fits its users (0.8-0.9) but for one occurrence (0.1); item 2 scores low
+    # wherever it appears (e.g. a cold item with a poorly trained vector); item 3 is
+    # in the vocabulary but never in the training positions
+    vocabulary = ItemVocabulary([1, 2, 3])
+    values = [0.9, -0.5, 0.8, 0.9, -0.6, 0.1]
+    train = _scores_over(vocabulary, [[1, 2, 1], [1, 2, 1]], values)
+    raw = SequenceDenoiser(removal_rate=1 / 6).fit(train)
+    # raw scores: the low-scoring item goes
+    assert raw.keep_mask(train).tolist() == [True, True, True, True, False, True]
+    centred = SequenceDenoiser(removal_rate=1 / 6, center_items=True).fit(train)
+    # centred: item 1's odd occurrence goes, item 2 is judged against itself
+    assert centred.keep_mask(train).tolist() == [True, True, True, True, True, False]
+    assert centred.item_score_mean_ == pytest.approx([0.675, -0.55, np.mean(values)])
+    assert raw.item_score_mean_ is None
+    # new sequences over the same vocabulary are centred by the training means
+    new = _scores_over(vocabulary, [[2, 1, 3]], [-0.55, 0.0, np.mean(values) - 1.0])
+    assert centred.keep_mask(new).tolist() == [True, False, False]
+    # the input is untouched
+    assert train.scores.tolist() == pytest.approx(values)
+    # with standardize, the item means are of the standardised scores
+    both = SequenceDenoiser(removal_rate=1 / 6, standardize=True, center_items=True)
+    from iadsr_sk.denoising._keep_rule import standardize_within_sequences
+
+    z = standardize_within_sequences(train.sequences, train.scores)
+    both.fit(train)
+    assert both.item_score_mean_[0] == pytest.approx(z[[0, 2, 3, 5]].mean())
+
+
+def test_center_items_refuses_what_it_cannot_centre():
+    train = _scores([[1, 2, 3]], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="center_items=True needs removal_rate"):
+        SequenceDenoiser(center_items=True).fit(train)
+    fitted = SequenceDenoiser(removal_rate=0.3, center_items=True).fit(train)
+    # sequences over another vocabulary have no training means
+    with pytest.raises(ValueError, match="another item vocabulary"):
+        fitted.keep_mask(_scores([[4, 5]], [0.1, 0.2]))
+    with pytest.raises(Exception, match="center_items"):
+        SequenceDenoiser(removal_rate=0.3, center_items=1).fit(train)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.floats(-3, 3, allow_nan=False)),
+        min_size=2,
+        max_size=40,
+    ),
+    st.floats(0.05, 0.9),
+)
+@settings(max_examples=60, deadline=None)
+def test_centred_scores_average_0_per_item_and_keep_each_items_order(pairs, rate):
+    items = [i for i, _ in pairs]
+    values = np.array([v for _, v in pairs])
+    train = _scores([items], values)
+    denoiser = SequenceDenoiser(removal_rate=rate, center_items=True).fit(train)
+    centred = denoiser._values(train)
+    codes = train.sequences.codes
+    for code in np.unique(codes):
+        at = codes == code
+        assert abs(centred[at].mean()) < 1e-9
+        # a shift within the item: the order of its occurrences is kept
+        order = np.argsort(values[at], kind="stable")
+        assert (np.diff(centred[at][order]) >= -1e-12).all()
+    # the removals are the lowest centred scores
+    keep = denoiser.keep_mask(train)
+    if (~keep).any() and keep.any():
+        assert centred[~keep].max() <= centred[keep].min() + 1e-12
+
+
 @given(
     st.lists(
         st.lists(st.floats(-3, 3, allow_nan=False), min_size=1, max_size=8),
