@@ -156,6 +156,14 @@ RESULT_TITLES = {
     "denoising_beauty_noise_insert_standardize": (
         "Denoising, Amazon Beauty with 20% inserted noise, scores standardised per history"
     ),
+    "denoising_beauty_noise_insert_center": (
+        "Denoising, Amazon Beauty with 20% inserted noise, scores standardised per "
+        "history and centred per item"
+    ),
+    "denoising_beauty_noise_insert_center_gru4rec_caser": (
+        "Denoising, Amazon Beauty with 20% inserted noise, GRU4Rec and Caser, scores "
+        "standardised per history and centred per item"
+    ),
     "denoising_beauty_noise_insert": (
         "Denoising, Amazon Beauty with 20% inserted noise, budget chosen on validation"
     ),
