@@ -167,7 +167,8 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Record the training sequences' removal rate; with ``removal_rate``, learn
-        the score cutoff that removes that share of the training items."""
+        the score cutoff that removes that share of the training items (and, with
+        ``center_items``, each item's mean score first)."""
         self._validate_params()
         self._check_budget_options()
         scores = _scores_of(X)
@@ -249,6 +250,11 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         then (with ``center_items``) minus each item's training mean."""
         values = self._standardized(scores)
         if self.center_items:
+            if getattr(self, "item_score_mean_", None) is None:
+                raise NotFittedError(
+                    "center_items needs the item means that fit learns; fit this "
+                    "SequenceDenoiser (with center_items=True) first"
+                )
             vocabulary = scores.sequences.vocabulary
             if vocabulary is not self.vocabulary_ and vocabulary != self.vocabulary_:
                 raise ValueError(

@@ -86,8 +86,6 @@ def item_score_means(seqs: Sequences, scores: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"{scores.size} noise scores for {seqs.n_interactions} interactions"
         )
-    if scores.size == 0:
-        raise ValueError("item score means need scored positions")
     counts = np.bincount(seqs.codes, minlength=seqs.n_items)
     sums = np.bincount(seqs.codes, weights=scores, minlength=seqs.n_items)
     means = np.full(seqs.n_items, scores.mean())

@@ -3,6 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from iadsr_sk.data import Sequences
@@ -279,6 +280,10 @@ def test_center_items_refuses_what_it_cannot_centre():
         fitted.keep_mask(_scores([[4, 5]], [0.1, 0.2]))
     with pytest.raises(Exception, match="center_items"):
         SequenceDenoiser(removal_rate=0.3, center_items=1).fit(train)
+    # switched on after a fit without it: no item means to centre by
+    plain = SequenceDenoiser(removal_rate=0.3).fit(train)
+    with pytest.raises(NotFittedError, match="fit this SequenceDenoiser"):
+        plain.set_params(center_items=True).keep_mask(train)
 
 
 @given(
