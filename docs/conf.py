@@ -142,6 +142,10 @@ RESULT_TITLES = {
         "Denoising, Amazon Beauty with 20% popularity-weighted noise, budget chosen on "
         "validation"
     ),
+    "denoising_beauty_noise_popularity_center": (
+        "Denoising, Amazon Beauty with 20% popularity-weighted noise, scores "
+        "standardised per history and centred per item"
+    ),
     "denoising_beauty_noise_insert_gru4rec_caser": (
         "Denoising, Amazon Beauty with 20% inserted noise, GRU4Rec and Caser"
     ),
