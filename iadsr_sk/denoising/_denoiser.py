@@ -174,12 +174,14 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         scores = _scores_of(X)
         self.score_cutoff_ = None
         self.item_score_mean_ = None
-        if self.center_items:
-            self._fit_item_means(scores)
         if self.removal_rate is not None:
-            values = self._values(scores)
+            values = self._standardized(scores)
             if values.size == 0:
                 raise ValueError("removal_rate needs scored training positions")
+            if self.center_items:  # the item means of the values the cutoff sees
+                self.item_score_mean_ = item_score_means(scores.sequences, values)
+                self.vocabulary_ = scores.sequences.vocabulary
+                values = self._centred(scores, values)
             # 0 removes nothing: the 0-quantile (the lowest score) would remove the
             # lowest-scoring items, since only scores above the cutoff are kept
             self.score_cutoff_ = (
@@ -238,32 +240,27 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
             return standardize_within_sequences(scores.sequences, scores.scores)
         return np.asarray(scores.scores, dtype=np.float64)
 
-    def _fit_item_means(self, scores) -> None:
-        values = self._standardized(scores)
-        if values.size == 0:
-            raise ValueError("center_items needs scored training positions")
-        self.item_score_mean_ = item_score_means(scores.sequences, values)
-        self.vocabulary_ = scores.sequences.vocabulary
-
     def _values(self, scores) -> np.ndarray:
         """The scores the removal budget cuts: raw or standardised per sequence,
         then (with ``center_items``) minus each item's training mean."""
-        values = self._standardized(scores)
-        if self.center_items:
-            if getattr(self, "item_score_mean_", None) is None:
-                raise NotFittedError(
-                    "center_items needs the item means that fit learns; fit this "
-                    "SequenceDenoiser (with center_items=True) first"
-                )
-            vocabulary = scores.sequences.vocabulary
-            if vocabulary is not self.vocabulary_ and vocabulary != self.vocabulary_:
-                raise ValueError(
-                    "center_items: these sequences use another item vocabulary than "
-                    "the one seen in fit, so their items have no training mean; "
-                    "score sequences encoded by the fitted pipeline"
-                )
-            values = values - self.item_score_mean_[scores.sequences.codes]
-        return values
+        return self._centred(scores, self._standardized(scores))
+
+    def _centred(self, scores, values: np.ndarray) -> np.ndarray:
+        if not self.center_items:
+            return values
+        if getattr(self, "item_score_mean_", None) is None:
+            raise NotFittedError(
+                "center_items needs the item means that fit learns; fit this "
+                "SequenceDenoiser (with center_items=True) first"
+            )
+        vocabulary = scores.sequences.vocabulary
+        if vocabulary is not self.vocabulary_ and vocabulary != self.vocabulary_:
+            raise ValueError(
+                "center_items: these sequences use another item vocabulary than "
+                "the one seen in fit, so their items have no training mean; "
+                "score sequences encoded by the fitted pipeline"
+            )
+        return values - self.item_score_mean_[scores.sequences.codes]
 
     def keep_masks(self, X) -> list[np.ndarray]:
         """Keep-mask of each sequence, as a list of boolean arrays."""
