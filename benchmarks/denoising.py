@@ -168,18 +168,22 @@ def _budget_table(records, args) -> list:
         rs = [r for r in rs if "budget_search" in r["iadsr"]]
         if not rs:
             continue
-        lines.append(
-            f"| {dataset} | {backbone} | none (no denoising) | 0 | "
-            f"{_mean_std([r['iadsr']['baseline_valid']['ndcg@10'] for r in rs])} | "
-            f"{_mean_std([r['iadsr']['baseline_test']['ndcg@10'] for r in rs])} | - |"
-        )
-        for i, entry in enumerate(rs[0]["iadsr"]["budget_search"]):
+        searched = rs[0]["iadsr"]["budget_search"]
+        if not any(entry["drop_rate"] == 0 for entry in searched):
+            # not a candidate: listed for comparison, never chosen
+            lines.append(
+                f"| {dataset} | {backbone} | none (no denoising) | 0 | "
+                f"{_mean_std([r['iadsr']['baseline_valid']['ndcg@10'] for r in rs])} | "
+                f"{_mean_std([r['iadsr']['baseline_test']['ndcg@10'] for r in rs])} | - |"
+            )
+        for i, entry in enumerate(searched):
             rate = entry["drop_rate"]
             found = [r["iadsr"]["budget_search"][i] for r in rs]
             chosen = sum(r["iadsr"]["chosen_drop_rate"] == rate for r in rs)
+            name = "keep rule" if rate is None else f"{rate:g}"
             lines.append(
                 f"| {dataset} | {backbone} | "
-                f"{'keep rule' if rate is None else f'{rate:g}'} | "
+                f"{'none (no denoising)' if rate == 0 else name} | "
                 f"{_mean_std([e['removed_fraction'] for e in found])} | "
                 f"{_mean_std([e['valid']['ndcg@10'] for e in found])} | "
                 f"{_mean_std([e['test']['ndcg@10'] for e in found])} | "
@@ -288,8 +292,9 @@ def main(argv=None) -> int:
         nargs="+",
         metavar="RATE",
         help="choose IADSR's removal budget on the validation split among these "
-        "candidates ('rule': the threshold keep rule), one retrained recommender each; "
-        "the ablations then remove as much as the chosen budget did",
+        "candidates ('rule': the threshold keep rule; 'none' or 0: no denoising), one "
+        "retrained recommender each; the ablations then remove as much as the chosen "
+        "budget did",
     )
     parser.add_argument(
         "--retrain-ablations",

@@ -68,16 +68,13 @@ def _rate(value: str) -> float:
 
 
 def _budget(value: str) -> float | None:
-    """A --drop-rate-grid entry: 'rule' (the threshold keep rule) or a rate in (0, 1)."""
+    """A --drop-rate-grid entry: 'rule' (the threshold keep rule), 'none' (no
+    denoising, the same as 0) or a rate in [0, 1)."""
     if value == "rule":
         return None
-    number = _rate(value)
-    if number == 0:
-        raise argparse.ArgumentTypeError(
-            "expected 'rule' or a rate in (0, 1), got 0 (no denoising is the "
-            "--denoiser none baseline)"
-        )
-    return number
+    if value == "none":
+        return 0.0
+    return _rate(value)
 
 
 def _output_path(value: str) -> Path:
@@ -194,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="RATE",
         help="a learned denoiser: choose its removal budget on the validation split "
-        "among these candidates ('rule': the --threshold keep rule), one retrained "
-        "recommender each; the JSON adds chosen_drop_rate and budget_search",
+        "among these candidates ('rule': the --threshold keep rule; 'none' or 0: no "
+        "denoising, the Stage-1 recommender), one retrained recommender each; the "
+        "JSON adds chosen_drop_rate and budget_search",
     )
     den.add_argument(
         "--standardize",

@@ -67,7 +67,8 @@ class DenoisingRun:
     test_input: str = "raw"
     drop_rate: float | None = None
     #: candidate removal budgets chosen from on the validation split (``None`` in
-    #: the grid: the threshold keep rule); see :func:`run_denoising`
+    #: the grid: the threshold keep rule; ``0``: no denoising); see
+    #: :func:`run_denoising`
     drop_rate_grid: tuple | None = None
     device: str = "cpu"
     embedder: str = "default"
@@ -179,17 +180,13 @@ def _check_drop_rate_grid(run: DenoisingRun) -> None:
     from .denoising import SequenceDenoiser
 
     for rate in grid:
-        # checked now, with SequenceDenoiser's own constraint, not after training;
-        # 0 (remove nothing) is the baseline the search already compares against
-        valid = rate is None or rate != 0
+        # checked now, with SequenceDenoiser's own constraint, not after training
         try:
             SequenceDenoiser(removal_rate=rate)._validate_params()
         except InvalidParameterError:
-            valid = False
-        if not valid:
             raise ValueError(
-                f"drop_rate_grid entries must be None (the keep rule) or rates in "
-                f"(0, 1); got {rate!r}"
+                f"drop_rate_grid entries must be None (the keep rule), 0 (no "
+                f"denoising) or rates in (0, 1); got {rate!r}"
             ) from None
     if len(set(grid)) != len(grid):
         raise ValueError(f"drop_rate_grid has repeated entries: {list(grid)}")
@@ -231,13 +228,26 @@ def _check_denoiser_params(run: DenoisingRun) -> None:
         denoiser._check_budget_options()
 
 
-def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_set):
+def _fit_seconds(model) -> float:
+    """Seconds ``model.fit`` spent in its epochs (training and validation)."""
+    return float(sum(h["seconds"] + h.get("valid_seconds", 0.0) for h in model.history_))
+
+
+def _budget_name(rate) -> str:
+    if rate is None:
+        return "keep rule"
+    return "0 (no denoising)" if rate == 0 else f"{rate:g}"
+
+
+def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_set, stage1):
     """Choose the removal budget of ``run.drop_rate_grid`` with the best validation
     NDCG@10 (ties: the earlier candidate).
 
-    Returns the chosen fitted denoiser, its (recommender, fit seconds) and one record
-    per candidate. Test metrics are recorded for every candidate but never used to
-    choose.
+    A budget of 0 removes nothing: its recommender is ``stage1``, the Stage-1
+    recommender, which was trained on these same histories with the same settings,
+    so it is not trained again. Returns the chosen fitted denoiser, its
+    (recommender, fit seconds) and one record per candidate. Test metrics are
+    recorded for every candidate but never used to choose.
     """
     from .denoising import SequenceDenoiser
 
@@ -248,18 +258,23 @@ def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_s
         ).fit(scores)
         keep = denoiser.keep_mask(scores)
         removed = float(1 - keep.mean())
+        retrain = bool(rate is None or rate > 0)
         logger.info(
-            "budget %s: removed %.1f%% of training items; training %s",
-            "keep rule" if rate is None else f"{rate:g}",
+            "budget %s: removed %.1f%% of training items; %s",
+            _budget_name(rate),
             100 * removed,
-            run.model,
+            f"training {run.model}" if retrain else "the Stage-1 recommender",
         )
-        trained = _retrain(run, train.keep_mask(keep), eval_set)
+        if retrain:
+            trained = _retrain(run, train.keep_mask(keep), eval_set)
+        else:  # its fit time: the Stage-1 epochs, validation included
+            trained = (stage1, _fit_seconds(stage1))
         valid = _metrics(trained[0], split.valid_input, split.valid_target)
         search.append(
             {
                 "drop_rate": rate,
                 "removed_fraction": removed,
+                "retrained": retrain,
                 "valid": valid,
                 "test": _metrics(trained[0], split.test_input, split.test_target),
             }
@@ -268,7 +283,7 @@ def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_s
             best = (valid["ndcg@10"], denoiser, trained)
     logger.info(
         "chose budget %s (validation NDCG@10 %.4f)",
-        "keep rule" if best[1].removal_rate is None else f"{best[1].removal_rate:g}",
+        _budget_name(best[1].removal_rate),
         best[0],
     )
     return best[1], best[2], search
@@ -287,8 +302,9 @@ def run_denoising(
 
     With ``run.drop_rate_grid`` (a learned denoiser), the whole method is fitted once
     and the removal budget is chosen on the validation split: for every candidate
-    (``None``: the threshold keep rule) a recommender is trained on the histories it
-    leaves and the best validation NDCG@10 wins (ties: the earlier candidate). The
+    (``None``: the threshold keep rule; ``0``: no denoising, whose recommender is
+    the Stage-1 one) a recommender is trained on the histories it leaves and the
+    best validation NDCG@10 wins (ties: the earlier candidate). The
     results then add ``"chosen_drop_rate"`` and ``"budget_search"`` (per candidate:
     removed share, validation and test metrics; test figures are never used to
     choose).
@@ -421,7 +437,7 @@ def run_denoising(
             # recommender per candidate; the chosen one is kept, not trained again
             searching = time.perf_counter()
             denoiser, trained, result["budget_search"] = _search_drop_rate(
-                run, scores, train, split, eval_set
+                run, scores, train, split, eval_set, cache[key]
             )
             result["chosen_drop_rate"] = denoiser.removal_rate
             # the search's retraining is not part of the method's own time

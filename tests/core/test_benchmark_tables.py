@@ -45,16 +45,16 @@ def test_run_column_without_the_run(bench):
     assert bench._run_column([_record(0), _record(1)], "random", "ndcg@10") == "-"
 
 
-def _searched(seed, valid, chosen):
-    """A record of a run whose budget was chosen on validation (two candidates)."""
+def _searched(seed, valid, chosen, rates=(None, 0.1)):
+    """A record of a run whose budget was chosen on validation among ``rates``."""
     search = [
         {
             "drop_rate": rate,
-            "removed_fraction": rate or 0.01,
+            "removed_fraction": 0.01 if rate is None else rate,
             "valid": {"ndcg@10": v},
             "test": {"ndcg@10": v / 2},
         }
-        for rate, v in zip((None, 0.1), valid, strict=True)
+        for rate, v in zip(rates, valid, strict=True)
     ]
     iadsr = {
         "budget_search": search,
@@ -74,6 +74,17 @@ def test_budget_table_counts_the_seeds_that_chose_each_budget(bench):
         "| d | b | none (no denoising) | 0 | 0.0500 ± 0.0000 | 0.0400 ± 0.0000 | - |",
         "| d | b | keep rule | 0.0100 ± 0.0000 | 0.0650 ± 0.0050 | 0.0325 ± 0.0025 "
         "| 1 of 2 |",
+        "| d | b | 0.1 | 0.1000 ± 0.0000 | 0.0650 ± 0.0150 | 0.0325 ± 0.0075 | 1 of 2 |",
+    ]
+    # no denoising as a candidate: one row for it, with the seeds that chose it
+    records = [
+        _searched(0, (0.05, 0.08), 0.1, rates=(0.0, 0.1)),
+        _searched(1, (0.07, 0.05), 0.0, rates=(0.0, 0.1)),
+    ]
+    rows = [line for line in bench._budget_table(records, args) if "| d | b |" in line]
+    assert rows == [
+        "| d | b | none (no denoising) | 0.0000 ± 0.0000 | 0.0600 ± 0.0100 | "
+        "0.0300 ± 0.0050 | 1 of 2 |",
         "| d | b | 0.1 | 0.1000 ± 0.0000 | 0.0650 ± 0.0150 | 0.0325 ± 0.0075 | 1 of 2 |",
     ]
     # runs without a budget search add no table

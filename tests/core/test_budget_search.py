@@ -48,6 +48,31 @@ def test_a_grid_of_one_budget_equals_that_drop_rate(logs):
     assert searched["test"] == direct["test"]
 
 
+def test_no_denoising_is_a_candidate_served_by_the_stage1_recommender(logs):
+    seqs = read_sequences(logs)
+    result = run_denoising(seqs, DenoisingRun(**BASE, drop_rate_grid=(0.0, 0.3)))
+    none, cut = result["budget_search"]
+    assert none["drop_rate"] == 0.0 and none["removed_fraction"] == 0.0
+    # not retrained: the Stage-1 recommender, trained on the same histories
+    assert none["retrained"] is False and cut["retrained"] is True
+    assert none["valid"] == result["baseline_valid"]
+    assert none["test"] == result["baseline_test"]
+    chosen = none if none["valid"]["ndcg@10"] >= cut["valid"]["ndcg@10"] else cut
+    assert result["chosen_drop_rate"] == chosen["drop_rate"]
+    assert result["valid"] == chosen["valid"]
+    assert result["removed_fraction"] == chosen["removed_fraction"]
+
+
+def test_cli_none_budget(logs, tmp_path):
+    out = tmp_path / "none.json"
+    argv = ["run", "--sequences", str(logs), "--model", "gru4rec", "--max-epochs", "2"]
+    argv += ["--denoiser", "collab-only", "--align-epochs", "1", "-q"]
+    assert main([*argv, "--drop-rate-grid", "none", "0.3", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert [e["drop_rate"] for e in result["budget_search"]] == [0.0, 0.3]
+    assert result["budget_search"][0]["valid"] == result["baseline_valid"]
+
+
 @pytest.mark.parametrize(
     "settings, message",
     [
@@ -56,7 +81,11 @@ def test_a_grid_of_one_budget_equals_that_drop_rate(logs):
         (dict(drop_rate_grid=(0.2,), drop_rate=0.2), "drop_rate or drop_rate_grid"),
         (dict(drop_rate_grid=(0.2,), denoiser="random"), "needs a learned denoiser"),
         (dict(drop_rate_grid=(0.2,), retrain=False), "needs retrain=True"),
-        (dict(drop_rate_grid=(0.0,)), r"rates in \(0, 1\); got 0.0"),
+        (
+            dict(drop_rate_grid=(-0.1,)),
+            r"0 \(no denoising\) or rates in \(0, 1\); got -0.1",
+        ),
+        (dict(drop_rate_grid=(0, 0.0)), "repeated entries"),
         (dict(drop_rate_grid=(1.5,)), r"got 1.5"),
         (dict(drop_rate_grid=(True,)), r"got True"),
         (dict(drop_rate_grid=("0.2",)), r"got '0.2'"),
@@ -79,8 +108,8 @@ def test_cli_drop_rate_grid(logs, tmp_path, capsys):
     assert [e["drop_rate"] for e in result["budget_search"]] == [None, 0.3]
     assert result["chosen_drop_rate"] in (None, 0.3)
     with pytest.raises(SystemExit):
-        main([*argv, "--drop-rate-grid", "0", "-q"])
-    assert "expected 'rule' or a rate in (0, 1), got 0" in capsys.readouterr().err
+        main([*argv, "--drop-rate-grid", "1", "-q"])
+    assert "expected a rate in [0, 1), got 1.0" in capsys.readouterr().err
     plain = ["run", "--sequences", str(logs), "--model", "gru4rec", "-q"]
     assert main([*plain, "--drop-rate-grid", "rule"]) == 2
     assert "--drop-rate-grid needs a denoiser" in capsys.readouterr().err
