@@ -474,6 +474,12 @@ def run_denoising(
         }
         if scores is not None:
             detection["roc_auc"] = float(roc_auc_score(noise_mask, -scores.scores))
+            if pipeline_steps is not None and pipeline_steps[-1].removal_rate is not None:
+                denoiser = pipeline_steps[-1]
+                if denoiser.standardize or denoiser.center_items:
+                    # the ranking the budget cut: standardised and/or item-centred
+                    cut = denoiser._values(scores)
+                    detection["roc_auc_cut"] = float(roc_auc_score(noise_mask, -cut))
         result["noise_detection"] = detection
     logger.info(
         "removed %.1f%% of training items (cold %.1f%%, warm %.1f%%)",

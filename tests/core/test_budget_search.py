@@ -170,3 +170,17 @@ def test_cli_center_items(logs, tmp_path, capsys):
     plain = ["run", "--sequences", str(logs), "--model", "gru4rec", "-q"]
     assert main([*plain, "--center-items"]) == 2
     assert "--center-items needs a denoiser" in capsys.readouterr().err
+
+
+def test_detection_reports_the_ranking_that_was_cut(logs):
+    seqs = read_sequences(logs)
+    noisy = dict(BASE, noise_rate=0.2, drop_rate=0.2, retrain=False)
+    plain = run_denoising(seqs, DenoisingRun(**noisy))["noise_detection"]
+    params = {"standardize": True, "center_items": True}
+    cut = run_denoising(seqs, DenoisingRun(**noisy, denoiser_params=params))
+    detection = cut["noise_detection"]
+    # the raw scores are the same; the cut ranked them after the rescaling
+    assert "roc_auc_cut" not in plain
+    assert detection["roc_auc"] == plain["roc_auc"]
+    assert 0.0 <= detection["roc_auc_cut"] <= 1.0
+    assert detection["roc_auc_cut"] != detection["roc_auc"]
