@@ -34,7 +34,7 @@ import numpy as np
 
 from iadsr_sk.cli import _budget
 from iadsr_sk.data import load_dataset
-from iadsr_sk.experiment import DENOISERS, DenoisingRun, run_denoising
+from iadsr_sk.experiment import DENOISERS, DenoisingRun, _budget_name, run_denoising
 
 
 def _run_column(records, run, key) -> str:
@@ -172,7 +172,7 @@ def _budget_table(records, args) -> list:
         if not any(entry["drop_rate"] == 0 for entry in searched):
             # not a candidate: listed for comparison, never chosen
             lines.append(
-                f"| {dataset} | {backbone} | none (no denoising) | 0 | "
+                f"| {dataset} | {backbone} | {_budget_name(0)} | 0 | "
                 f"{_mean_std([r['iadsr']['baseline_valid']['ndcg@10'] for r in rs])} | "
                 f"{_mean_std([r['iadsr']['baseline_test']['ndcg@10'] for r in rs])} | - |"
             )
@@ -180,10 +180,8 @@ def _budget_table(records, args) -> list:
             rate = entry["drop_rate"]
             found = [r["iadsr"]["budget_search"][i] for r in rs]
             chosen = sum(r["iadsr"]["chosen_drop_rate"] == rate for r in rs)
-            name = "keep rule" if rate is None else f"{rate:g}"
             lines.append(
-                f"| {dataset} | {backbone} | "
-                f"{'none (no denoising)' if rate == 0 else name} | "
+                f"| {dataset} | {backbone} | {_budget_name(rate)} | "
                 f"{_mean_std([e['removed_fraction'] for e in found])} | "
                 f"{_mean_std([e['valid']['ndcg@10'] for e in found])} | "
                 f"{_mean_std([e['test']['ndcg@10'] for e in found])} | "

@@ -234,9 +234,10 @@ def _fit_seconds(model) -> float:
 
 
 def _budget_name(rate) -> str:
+    """How logs and tables name a ``drop_rate_grid`` entry."""
     if rate is None:
         return "keep rule"
-    return "0 (no denoising)" if rate == 0 else f"{rate:g}"
+    return "none (no denoising)" if rate == 0 else f"{rate:g}"
 
 
 def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_set, stage1):
@@ -474,12 +475,10 @@ def run_denoising(
         }
         if scores is not None:
             detection["roc_auc"] = float(roc_auc_score(noise_mask, -scores.scores))
-            if pipeline_steps is not None and pipeline_steps[-1].removal_rate is not None:
-                denoiser = pipeline_steps[-1]
-                if denoiser.standardize or denoiser.center_items:
-                    # the ranking the budget cut: standardised and/or item-centred
-                    cut = denoiser._values(scores)
-                    detection["roc_auc_cut"] = float(roc_auc_score(noise_mask, -cut))
+            # both rescalings need a removal budget: the ranking that budget cut
+            if denoiser.standardize or denoiser.center_items:
+                cut = denoiser._values(scores)
+                detection["roc_auc_cut"] = float(roc_auc_score(noise_mask, -cut))
         result["noise_detection"] = detection
     logger.info(
         "removed %.1f%% of training items (cold %.1f%%, warm %.1f%%)",
