@@ -172,6 +172,10 @@ RESULT_TITLES = {
         "Denoising, Amazon Beauty with 20% inserted noise, Caser, choosing between no "
         "denoising and the centred cut on validation"
     ),
+    "denoising_beauty_noise_insert_center_none_gru4rec": (
+        "Denoising, Amazon Beauty with 20% inserted noise, GRU4Rec, choosing between no "
+        "denoising and the centred cut on validation"
+    ),
     "denoising_beauty_noise_insert": (
         "Denoising, Amazon Beauty with 20% inserted noise, budget chosen on validation"
     ),
