@@ -193,6 +193,9 @@ RESULT_TITLES = {
     "align_throughput_beauty_h200": (
         "Stage-2 training throughput, Amazon Beauty, on an NVIDIA H200"
     ),
+    "align_throughput_beauty_rerun": (
+        "Stage-2 training throughput, Amazon Beauty, the same code on a later day"
+    ),
     "align_throughput_beauty_repeat": (
         "Stage-2 training throughput, Amazon Beauty, larger batches (second run)"
     ),
