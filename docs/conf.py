@@ -146,6 +146,10 @@ RESULT_TITLES = {
         "Denoising, Amazon Beauty with 20% popularity-weighted noise, scores "
         "standardised per history and centred per item"
     ),
+    "denoising_beauty_noise_popularity_center_noshort": (
+        "Denoising, Amazon Beauty with 20% popularity-weighted noise, the no-short "
+        "ablation cut the same way"
+    ),
     "denoising_beauty_noise_insert_gru4rec_caser": (
         "Denoising, Amazon Beauty with 20% inserted noise, GRU4Rec and Caser"
     ),
