@@ -168,6 +168,10 @@ RESULT_TITLES = {
         "Denoising, Amazon Beauty with 20% inserted noise, scores standardised per "
         "history and centred per item"
     ),
+    "denoising_beauty_noise_insert_center_noshort": (
+        "Denoising, Amazon Beauty with 20% inserted noise, the no-short ablation cut "
+        "the same way"
+    ),
     "denoising_beauty_noise_insert_center_gru4rec_caser": (
         "Denoising, Amazon Beauty with 20% inserted noise, GRU4Rec and Caser, scores "
         "standardised per history and centred per item"
