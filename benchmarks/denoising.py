@@ -156,13 +156,28 @@ def _budget_table(records, args) -> list:
     """Lines of the validation budget search (runs with --drop-rate-grid), if any."""
     if not any("budget_search" in r["iadsr"] for r in records):
         return []
+    # per-candidate removal audits: recorded by newer runs only
+    audited = all(
+        "cold_item_removal_rate" in entry
+        for r in records
+        for entry in r["iadsr"].get("budget_search", [])
+    )
+    detected = audited and any(
+        "noise_detection" in entry
+        for r in records
+        for entry in r["iadsr"].get("budget_search", [])
+    )
+    extra = (" genuine cold removed |" if audited else "") + (
+        " precision | recall |" if detected else ""
+    )
     lines = [
         "",
         "Removal budget chosen on the validation split (one retrained recommender per "
         "candidate; mean over seeds; 'chosen' counts the seeds that picked it):",
         "",
-        "| dataset | backbone | budget | removed | valid NDCG@10 | test NDCG@10 | chosen |",
-        "|---|---|---|---|---|---|---|",
+        "| dataset | backbone | budget | removed | valid NDCG@10 | test NDCG@10 | chosen |"
+        + extra,
+        "|---|---|---|---|---|---|---|" + "---|" * extra.count("|"),
     ]
     for dataset, backbone, rs in _cells(records, args):
         rs = [r for r in rs if "budget_search" in r["iadsr"]]
@@ -175,6 +190,8 @@ def _budget_table(records, args) -> list:
                 f"| {dataset} | {backbone} | {_budget_name(0)} | 0 | "
                 f"{_mean_std([r['iadsr']['baseline_valid']['ndcg@10'] for r in rs])} | "
                 f"{_mean_std([r['iadsr']['baseline_test']['ndcg@10'] for r in rs])} | - |"
+                + (" 0 |" if audited else "")
+                + (" - | 0 |" if detected else "")
             )
         for i, entry in enumerate(searched):
             rate = entry["drop_rate"]
@@ -186,6 +203,17 @@ def _budget_table(records, args) -> list:
                 f"{_mean_std([e['valid']['ndcg@10'] for e in found])} | "
                 f"{_mean_std([e['test']['ndcg@10'] for e in found])} | "
                 f"{chosen} of {len(rs)} |"
+                + (
+                    f" {_mean_std([e['cold_item_removal_rate'] for e in found])} |"
+                    if audited
+                    else ""
+                )
+                + (
+                    f" {_mean_std([e['noise_detection']['precision'] for e in found])} | "
+                    f"{_mean_std([e['noise_detection']['recall'] for e in found])} |"
+                    if detected
+                    else ""
+                )
             )
     return lines
 

@@ -240,13 +240,35 @@ def _budget_name(rate) -> str:
     return "none (no denoising)" if rate == 0 else f"{rate:g}"
 
 
-def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_set, stage1):
+def _removal_audit(keep: np.ndarray, noise_mask, cold: np.ndarray) -> dict:
+    """What a keep-mask over the training positions removed: the removed share, the
+    removal rates of genuine cold and warm items and, where noise was injected, the
+    precision and recall of the removals as noise detection."""
+    genuine = np.ones_like(keep) if noise_mask is None else ~noise_mask
+    audit = {
+        "removed_fraction": float(1 - keep.mean()),
+        "cold_item_removal_rate": float((~keep[genuine & cold]).mean()),
+        "warm_item_removal_rate": float((~keep[genuine & ~cold]).mean()),
+    }
+    if noise_mask is not None and noise_mask.any():
+        dropped = ~keep
+        audit["noise_detection"] = {
+            "precision": float(noise_mask[dropped].mean()) if dropped.any() else 0.0,
+            "recall": float(dropped[noise_mask].mean()),
+        }
+    return audit
+
+
+def _search_drop_rate(
+    run: DenoisingRun, scores, train: Sequences, split, eval_set, stage1, audit
+):
     """Choose the removal budget of ``run.drop_rate_grid`` with the best validation
     NDCG@10 (ties: the earlier candidate).
 
     A budget of 0 removes nothing: its recommender is ``stage1``, the Stage-1
     recommender, which was trained on these same histories with the same settings,
-    so it is not trained again. Returns the chosen fitted denoiser, its
+    so it is not trained again. ``audit(keep)`` describes each candidate's removals
+    (see ``_removal_audit``). Returns the chosen fitted denoiser, its
     (recommender, fit seconds) and one record per candidate. Test metrics are
     recorded for every candidate but never used to choose.
     """
@@ -258,12 +280,14 @@ def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_s
             threshold=run.threshold, removal_rate=rate, **run.denoiser_params
         ).fit(scores)
         keep = denoiser.keep_mask(scores)
-        removed = float(1 - keep.mean())
+        removals = audit(keep)
+        removed = removals.pop("removed_fraction")
         retrain = bool(rate is None or rate > 0)
         logger.info(
-            "budget %s: removed %.1f%% of training items; %s",
+            "budget %s: removed %.1f%% of training items (cold %.1f%%); %s",
             _budget_name(rate),
             100 * removed,
+            100 * removals["cold_item_removal_rate"],
             f"training {run.model}" if retrain else "the Stage-1 recommender",
         )
         if retrain:
@@ -276,6 +300,7 @@ def _search_drop_rate(run: DenoisingRun, scores, train: Sequences, split, eval_s
                 "drop_rate": rate,
                 "removed_fraction": removed,
                 "retrained": retrain,
+                **removals,
                 "valid": valid,
                 "test": _metrics(trained[0], split.test_input, split.test_target),
             }
@@ -307,8 +332,9 @@ def run_denoising(
     the Stage-1 one) a recommender is trained on the histories it leaves and the
     best validation NDCG@10 wins (ties: the earlier candidate). The
     results then add ``"chosen_drop_rate"`` and ``"budget_search"`` (per candidate:
-    removed share, validation and test metrics; test figures are never used to
-    choose).
+    removed share, genuine cold- and warm-item removal rates, with injected noise the
+    removals' precision and recall, and validation and test metrics; test figures
+    are never used to choose).
     """
     from .collaborative import CollaborativeEncoder
     from .denoising import InterestAligner, RandomDropper, SequenceDenoiser
@@ -361,6 +387,8 @@ def run_denoising(
             int(noise_mask.sum()),
             100 * noise_mask.mean(),
         )
+    # cold: the least popular items of the clean training histories, per position
+    cold = cold_item_mask(split.train)[train.codes]
     eval_set = (split.valid_input, split.valid_target)
     result: dict = {"denoiser": None if run.denoiser == "none" else run.denoiser}
     keep = np.ones(train.n_interactions, dtype=bool)
@@ -438,7 +466,13 @@ def run_denoising(
             # recommender per candidate; the chosen one is kept, not trained again
             searching = time.perf_counter()
             denoiser, trained, result["budget_search"] = _search_drop_rate(
-                run, scores, train, split, eval_set, cache[key]
+                run,
+                scores,
+                train,
+                split,
+                eval_set,
+                cache[key],
+                lambda keep: _removal_audit(keep, noise_mask, cold),
             )
             result["chosen_drop_rate"] = denoiser.removal_rate
             # the search's retraining is not part of the method's own time
@@ -459,27 +493,17 @@ def run_denoising(
             np.mean([h["sequences_per_second"] for h in aligner.history_])
         )
     denoised = train.keep_mask(keep)
-    result["removed_fraction"] = float(1 - keep.mean())
-    genuine = np.ones_like(keep) if noise_mask is None else ~noise_mask
-    clean_train = split.train
-    cold = cold_item_mask(clean_train)[train.codes]
-    result["cold_item_removal_rate"] = float((~keep[genuine & cold]).mean())
-    result["warm_item_removal_rate"] = float((~keep[genuine & ~cold]).mean())
+    result.update(_removal_audit(keep, noise_mask, cold))
     if noise_mask is not None and noise_mask.any():
         from sklearn.metrics import roc_auc_score
 
-        dropped = ~keep
-        detection = {
-            "precision": float(noise_mask[dropped].mean()) if dropped.any() else 0.0,
-            "recall": float(dropped[noise_mask].mean()),
-        }
+        detection = result["noise_detection"]
         if scores is not None:
             detection["roc_auc"] = float(roc_auc_score(noise_mask, -scores.scores))
             # both rescalings need a removal budget: the ranking that budget cut
             if denoiser.standardize or denoiser.center_items:
                 cut = denoiser._values(scores)
                 detection["roc_auc_cut"] = float(roc_auc_score(noise_mask, -cut))
-        result["noise_detection"] = detection
     logger.info(
         "removed %.1f%% of training items (cold %.1f%%, warm %.1f%%)",
         100 * result["removed_fraction"],

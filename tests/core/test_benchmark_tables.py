@@ -87,6 +87,19 @@ def test_budget_table_counts_the_seeds_that_chose_each_budget(bench):
         "0.0300 ± 0.0050 | 1 of 2 |",
         "| d | b | 0.1 | 0.1000 ± 0.0000 | 0.0650 ± 0.0150 | 0.0325 ± 0.0075 | 1 of 2 |",
     ]
+    # candidates that report their removals: cold-item and detection columns
+    for record in records:
+        for entry in record["iadsr"]["budget_search"]:
+            rate = entry["drop_rate"]
+            entry["cold_item_removal_rate"] = rate / 2
+            entry["noise_detection"] = {"precision": 0.5 if rate else 0.0, "recall": rate}
+    lines = bench._budget_table(records, args)
+    assert lines[3].endswith("| chosen | genuine cold removed | precision | recall |")
+    assert lines[4] == "|---|" + "---|" * 9
+    rows = [line for line in lines if "| d | b |" in line]
+    assert rows[1].endswith(
+        "| 1 of 2 | 0.0500 ± 0.0000 | 0.5000 ± 0.0000 | 0.1000 ± 0.0000 |"
+    )
     # runs without a budget search add no table
     plain = [{"dataset": "d", "backbone": "b", "seed": 0, "iadsr": {}}]
     assert bench._budget_table(plain, args) == []

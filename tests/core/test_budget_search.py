@@ -63,6 +63,29 @@ def test_no_denoising_is_a_candidate_served_by_the_stage1_recommender(logs):
     assert result["removed_fraction"] == chosen["removed_fraction"]
 
 
+def test_every_candidate_reports_what_it_removed(logs):
+    seqs = read_sequences(logs)
+    run = DenoisingRun(**BASE, noise_rate=0.2, drop_rate_grid=(0.0, 0.2, 0.4))
+    result = run_denoising(seqs, run)
+    none, low, high = result["budget_search"]
+    # no denoising removes nothing: no cold item, no injected item
+    assert none["cold_item_removal_rate"] == none["warm_item_removal_rate"] == 0.0
+    assert none["noise_detection"] == {"precision": 0.0, "recall": 0.0}
+    # the larger budget cuts deeper into the same ranking
+    assert high["removed_fraction"] > low["removed_fraction"]
+    assert high["noise_detection"]["recall"] >= low["noise_detection"]["recall"]
+    assert high["cold_item_removal_rate"] >= low["cold_item_removal_rate"]
+    assert high["warm_item_removal_rate"] > low["warm_item_removal_rate"]
+    # the chosen candidate's audit is the run's own
+    (chosen,) = [
+        e for e in result["budget_search"] if e["drop_rate"] == result["chosen_drop_rate"]
+    ]
+    for key in ("removed_fraction", "cold_item_removal_rate", "warm_item_removal_rate"):
+        assert chosen[key] == result[key]
+    for key in ("precision", "recall"):
+        assert chosen["noise_detection"][key] == result["noise_detection"][key]
+
+
 def test_cli_none_budget(logs, tmp_path):
     out = tmp_path / "none.json"
     argv = ["run", "--sequences", str(logs), "--model", "gru4rec", "--max-epochs", "2"]
