@@ -172,6 +172,10 @@ RESULT_TITLES = {
         "Denoising, Amazon Beauty with 20% inserted noise, the no-short ablation cut "
         "the same way"
     ),
+    "denoising_beauty_noise_insert_center_budget": (
+        "Denoising, Amazon Beauty with 20% inserted noise, the centred cut's budget "
+        "chosen on validation"
+    ),
     "denoising_beauty_noise_insert_center_gru4rec_caser": (
         "Denoising, Amazon Beauty with 20% inserted noise, GRU4Rec and Caser, scores "
         "standardised per history and centred per item"
