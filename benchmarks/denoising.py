@@ -102,6 +102,16 @@ def _mean_std(values) -> str:
 _MAIN_ABLATIONS = ("collab-only", "collab-only@rate", "random", "oracle")
 
 
+def _fixed_rate(ablation: str) -> float | None:
+    """R of an ablation named ``name@R`` (remove the share R), else None."""
+    _, at, rate = ablation.partition("@")
+    try:
+        value = float(rate) if at else None
+    except ValueError:
+        return None
+    return value if value is not None and 0 < value < 1 else None
+
+
 def _ablation_table(records, args) -> list:
     """Lines of the table of the other ablations (e.g. ``no-short@rate``), if any.
 
@@ -112,10 +122,15 @@ def _ablation_table(records, args) -> list:
     names = list(dict.fromkeys(k for r in records for k in _other_ablations(r)))
     if not names:
         return []
+    fixed = (
+        "; '@R': removing the share R of them"
+        if any(_fixed_rate(name) is not None for name in names)
+        else ""
+    )
     lines = [
         "",
         "Other ablations (the whole method with one part removed; '@rate': removing "
-        "as many positions as IADSR did):",
+        f"as many positions as IADSR did{fixed}):",
         "",
         "| dataset | backbone | ablation | removed | cold | warm | ROC-AUC | "
         "NDCG@10 (raw test) | recovered |",
@@ -288,7 +303,8 @@ def main(argv=None) -> int:
         default=["collab-only", "collab-only@rate", "random"],
         help="collab-only: its own keep rule; collab-only@rate: dropping as many "
         "positions as IADSR did (any learned ablation takes '@rate', e.g. "
-        "no-short@rate); random: random drops at IADSR's rate; oracle (with "
+        "no-short@rate, or '@R' for a fixed share R, e.g. collab-only@0.3, cut the "
+        "way IADSR's scores are); random: random drops at IADSR's rate; oracle (with "
         "--noise-rate): removing exactly the injected items, the ceiling of any "
         "denoiser",
     )
@@ -336,10 +352,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     for ablation in args.ablations:
         name, at, rate = ablation.partition("@")
-        if name not in DENOISERS or name in ("none", "iadsr") or (at and rate != "rate"):
+        if name not in DENOISERS or name in ("none", "iadsr"):
             parser.error(f"unknown ablation {ablation!r}")
+        if at and rate != "rate" and _fixed_rate(ablation) is None:
+            parser.error(
+                f"unknown ablation {ablation!r}: after '@', 'rate' (IADSR's) or a "
+                "removal rate in (0, 1)"
+            )
         if at and DENOISERS[name] is None:
-            parser.error(f"{ablation!r}: only a learned ablation takes '@rate'")
+            parser.error(f"{ablation!r}: only a learned ablation takes '@rate' or '@R'")
     for ablation in args.retrain_ablations or []:
         if ablation not in args.ablations:
             parser.error(f"--retrain-ablations {ablation!r} is not among --ablations")
@@ -413,12 +434,15 @@ def main(argv=None) -> int:
                     / 1024,
                 }
                 for ablation in args.ablations:
-                    # random drops and the '@rate' ablations remove as much as IADSR
+                    # random drops and the '@rate' ablations remove as much as IADSR;
+                    # '@R' ablations remove the share R whatever IADSR removed
                     extra = (
                         {"drop_rate": iadsr["removed_fraction"]}
                         if ablation == "random" or ablation.endswith("@rate")
                         else {}
                     )
+                    if _fixed_rate(ablation) is not None:
+                        extra = {"drop_rate": _fixed_rate(ablation)}
                     retrain = ablation in ("random", "oracle") or (
                         args.retrain_ablations is not None
                         and (
@@ -426,8 +450,8 @@ def main(argv=None) -> int:
                         )
                     )
                     name = ablation.split("@")[0]
-                    if DENOISERS[name] is not None and ablation.endswith("@rate"):
-                        # at IADSR's rate, a learned ablation cuts its scores the
+                    if DENOISERS[name] is not None and "drop_rate" in extra:
+                        # with a removal rate, a learned ablation cuts its scores the
                         # way IADSR does
                         extra["denoiser_params"] = denoiser_params
                     record[ablation] = run_denoising(

@@ -189,6 +189,17 @@ def test_ablation_table_reports_other_ablations(bench):
         "| d | b | no-long | 0.0100 (seed 0) | 0.0200 (seed 0) | 0.0050 (seed 0) | "
         "0.6000 (seed 0) | - | - |",
     ]
+    assert "'@R'" not in "".join(bench._ablation_table(records, args))
+    # a fixed-rate ablation is listed like the others, and the header says what R is
+    records[1]["collab-only@0.3"] = dict(records[0]["no-long"], removed_fraction=0.3)
+    lines = bench._ablation_table(records, args)
+    assert "'@R': removing the share R of them" in lines[1]
+    assert any(
+        line.startswith("| d | b | collab-only@0.3 | 0.3000 (seed 1) |") for line in lines
+    )
+    assert bench._fixed_rate("collab-only@0.3") == 0.3
+    assert bench._fixed_rate("collab-only@rate") is None
+    assert bench._fixed_rate("collab-only") is None
     # records with only the main ablations add no table
     assert bench._ablation_table([_noisy(0, 0.021, 0.025)], args) == []
 
@@ -199,6 +210,9 @@ def test_ablation_table_reports_other_ablations(bench):
         (["--ablations", "no-shrt"], "unknown ablation 'no-shrt'"),
         (["--ablations", "no-short@ratio"], "unknown ablation 'no-short@ratio'"),
         (["--ablations", "random@rate"], "only a learned ablation takes '@rate'"),
+        (["--ablations", "random@0.3"], "only a learned ablation takes '@rate'"),
+        (["--ablations", "collab-only@1.5"], "a removal rate in (0, 1)"),
+        (["--ablations", "collab-only@0"], "unknown ablation 'collab-only@0'"),
         (
             ["--ablations", "random", "--retrain-ablations", "no-short"],
             "'no-short' is not among --ablations",
