@@ -104,12 +104,11 @@ _MAIN_ABLATIONS = ("collab-only", "collab-only@rate", "random", "oracle")
 
 def _fixed_rate(ablation: str) -> float | None:
     """R of an ablation named ``name@R`` (remove the share R), else None."""
-    _, at, rate = ablation.partition("@")
     try:
-        value = float(rate) if at else None
-    except ValueError:
+        value = float(ablation.partition("@")[2])
+    except ValueError:  # no '@', or '@rate'
         return None
-    return value if value is not None and 0 < value < 1 else None
+    return value if 0 < value < 1 else None
 
 
 def _ablation_table(records, args) -> list:
@@ -172,16 +171,9 @@ def _budget_table(records, args) -> list:
     if not any("budget_search" in r["iadsr"] for r in records):
         return []
     # per-candidate removal audits: recorded by newer runs only
-    audited = all(
-        "cold_item_removal_rate" in entry
-        for r in records
-        for entry in r["iadsr"].get("budget_search", [])
-    )
-    detected = audited and any(
-        "noise_detection" in entry
-        for r in records
-        for entry in r["iadsr"].get("budget_search", [])
-    )
+    entries = [e for r in records for e in r["iadsr"].get("budget_search", [])]
+    audited = all("cold_item_removal_rate" in e for e in entries)
+    detected = audited and any("noise_detection" in e for e in entries)
     extra = (" genuine cold removed |" if audited else "") + (
         " precision | recall |" if detected else ""
     )
@@ -436,13 +428,13 @@ def main(argv=None) -> int:
                 for ablation in args.ablations:
                     # random drops and the '@rate' ablations remove as much as IADSR;
                     # '@R' ablations remove the share R whatever IADSR removed
-                    extra = (
-                        {"drop_rate": iadsr["removed_fraction"]}
-                        if ablation == "random" or ablation.endswith("@rate")
-                        else {}
-                    )
-                    if _fixed_rate(ablation) is not None:
-                        extra = {"drop_rate": _fixed_rate(ablation)}
+                    fixed = _fixed_rate(ablation)
+                    if fixed is not None:
+                        extra = {"drop_rate": fixed}
+                    elif ablation == "random" or ablation.endswith("@rate"):
+                        extra = {"drop_rate": iadsr["removed_fraction"]}
+                    else:
+                        extra = {}
                     retrain = ablation in ("random", "oracle") or (
                         args.retrain_ablations is not None
                         and (
