@@ -114,6 +114,7 @@ RESULT_ORDER = [
     "denoising_beauty",
     "noise_floor",
     "score_diagnostics",
+    "aligner_sweep",
     "align_throughput",
 ]
 RESULT_TITLES = {

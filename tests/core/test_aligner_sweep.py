@@ -1,0 +1,52 @@
+"""The Stage-2 settings sweep reads its grid strictly, and refuses before training."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "aligner_sweep.py"
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    spec = importlib.util.spec_from_file_location("aligner_sweep", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_default_entry_sets_nothing(sweep):
+    assert sweep.parse_setting("default") == {}
+
+
+def test_entries_parse_numbers_and_strings(sweep):
+    assert sweep.parse_setting("short_weight=2,long_weight=0.5") == {
+        "short_weight": 2,
+        "long_weight": 0.5,
+    }
+    assert sweep.parse_setting("gumbel_noise=logistic") == {"gumbel_noise": "logistic"}
+
+
+@pytest.mark.parametrize("entry", ["temperature", "=0.2", "temperature=0.2,"])
+def test_malformed_entries_are_refused(sweep, entry):
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        sweep.parse_setting(entry)
+
+
+def test_invalid_parameters_are_refused_before_any_training(sweep):
+    # no dataset is read: the grid is checked first
+    with pytest.raises(Exception, match="temperature"):
+        sweep.main(["--dataset", "no-such-dataset", "--grid", "temperature=-1"])
+
+
+def test_unknown_parameters_are_named(sweep, capsys):
+    with pytest.raises(SystemExit):
+        sweep.main(["--dataset", "no-such-dataset", "--grid", "no_such=1"])
+    assert "no parameter ['no_such']" in capsys.readouterr().err
+
+
+def test_ablation_variants_are_refused(sweep, capsys):
+    with pytest.raises(SystemExit):
+        sweep.main(["--dataset", "no-such-dataset", "--grid", "variant=collab_only"])
+    assert "full method" in capsys.readouterr().err
