@@ -24,7 +24,6 @@ python benchmarks/align_throughput.py --dataset beauty --device cuda  # on a GPU
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import resource
 import statistics
@@ -39,6 +38,8 @@ from iadsr_sk.data import leave_one_out_split, load_dataset
 from iadsr_sk.denoising import InterestAligner
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
+
+from _shared import write_results
 
 SETTINGS = {
     "faithful": {"max_len": 31, "recommender_params": {"train_positions": "last"}},
@@ -139,22 +140,12 @@ def main(argv=None) -> int:
         gpu_peak = torch.cuda.max_memory_allocated(device) / 2**20
         emit(f"peak GPU memory allocated {gpu_peak:.0f} MB")
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(
-            json.dumps(
-                {
-                    "command": command,
-                    "device": where,
-                    "rows": rows,
-                    "peak_rss_mb": peak,
-                    "peak_gpu_mb": gpu_peak,
-                },
-                indent=2,
-            )
-        )
-        out.with_suffix(".md").write_text(
-            f"Command: `{command}` ({where}).\n\n" + "\n".join(lines) + "\n"
+        write_results(
+            args.out,
+            command,
+            where,
+            lines,
+            {"device": where, "rows": rows, "peak_rss_mb": peak, "peak_gpu_mb": gpu_peak},
         )
     return 0
 

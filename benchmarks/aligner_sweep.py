@@ -42,11 +42,12 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from iadsr_sk.collaborative import CollaborativeEncoder
-from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
 from iadsr_sk.denoising import InterestAligner, SequenceDenoiser
 from iadsr_sk.denoising._keep_rule import standardize_within_sequences
-from iadsr_sk.experiment import DenoisingRun, cold_item_mask, make_recommender
+from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
+
+from _shared import noisy_training, write_results
 
 
 def parse_setting(entry: str) -> dict:
@@ -111,16 +112,13 @@ def main(argv=None) -> int:
                         datefmt="%H:%M:%S", stream=sys.stderr)  # fmt: skip
     log = logging.getLogger("aligner_sweep")
 
-    split = leave_one_out_split(load_dataset(args.dataset))
-    clean = split.train
-    train, noise = inject_noise(
-        clean,
+    split, train, noise, cold = noisy_training(
+        args.dataset,
         args.noise_rate,
         mode=args.noise_mode,
         sampling=args.noise_sampling,
-        random_state=args.seed,
+        seed=args.seed,
     )
-    cold = cold_item_mask(clean)[train.codes]
     genuine = ~noise
     view = SemanticEmbedder(cache_dir=args.embedding_cache).fit(train).transform(train)
     key = {
@@ -206,24 +204,13 @@ def main(argv=None) -> int:
             f"{row['cold_removed']:.3f} | {row['warm_removed']:.3f} | {seconds:.0f} |"
         )
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(
-            json.dumps(
-                {
-                    "command": command,
-                    "stage1": {
-                        "epochs": recommender.n_epochs_,
-                        "best_epoch": recommender.best_epoch_,
-                        "valid_ndcg@10": best["valid_ndcg@10"],
-                    },
-                    "rows": rows,
-                },
-                indent=2,
-            )
-        )
-        out.with_suffix(".md").write_text(
-            f"Command: `{command}` (CPU).\n\n" + "\n".join(lines) + "\n"
+        stage1_record = {
+            "epochs": recommender.n_epochs_,
+            "best_epoch": recommender.best_epoch_,
+            "valid_ndcg@10": best["valid_ndcg@10"],
+        }
+        write_results(
+            args.out, command, "CPU", lines, {"stage1": stage1_record, "rows": rows}
         )
     return 0
 

@@ -40,11 +40,12 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 from iadsr_sk.collaborative import CollaborativeEncoder
-from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
 from iadsr_sk.denoising import InterestAligner
 from iadsr_sk.denoising._keep_rule import item_score_means, standardize_within_sequences
-from iadsr_sk.experiment import DenoisingRun, cold_item_mask, make_recommender
+from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
+
+from _shared import noisy_training, write_results
 
 
 @torch.inference_mode()
@@ -116,16 +117,13 @@ def main(argv=None) -> int:
     log = logging.getLogger("score_diagnostics")
     started = time.perf_counter()
 
-    split = leave_one_out_split(load_dataset(args.dataset))
-    clean = split.train
-    train, noise = inject_noise(
-        clean,
+    split, train, noise, cold = noisy_training(
+        args.dataset,
         args.noise_rate,
         mode=args.noise_mode,
         sampling=args.noise_sampling,
-        random_state=args.seed,
+        seed=args.seed,
     )
-    cold = cold_item_mask(clean)[train.codes]
     genuine = ~noise
     align_params = {}
     for item in args.align_param:
@@ -230,14 +228,7 @@ def main(argv=None) -> int:
     )
     emit(f"({time.perf_counter() - started:.0f} s)")
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(
-            json.dumps({"command": command, "rows": table}, indent=2)
-        )
-        out.with_suffix(".md").write_text(
-            f"Command: `{command}` (CPU, 2 cores).\n\n" + "\n".join(lines) + "\n"
-        )
+        write_results(args.out, command, "CPU, 2 cores", lines, {"rows": table})
     return 0
 
 

@@ -1,7 +1,31 @@
 """Fixtures of the experiment-level tests."""
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """``load_benchmark(name)``: the script ``benchmarks/<name>.py`` as a module."""
+
+    def load(name):
+        # the scripts import their shared helpers (benchmarks/_shared.py) by path
+        if str(BENCHMARKS) not in sys.path:
+            sys.path.append(str(BENCHMARKS))
+        spec = importlib.util.spec_from_file_location(
+            f"{name}_bench", BENCHMARKS / f"{name}.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture

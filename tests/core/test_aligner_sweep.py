@@ -1,19 +1,11 @@
 """The Stage-2 settings sweep reads its grid strictly, and refuses before training."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "aligner_sweep.py"
 
 
 @pytest.fixture(scope="module")
-def sweep():
-    spec = importlib.util.spec_from_file_location("aligner_sweep", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def sweep(load_benchmark):
+    return load_benchmark("aligner_sweep")
 
 
 def test_default_entry_sets_nothing(sweep):

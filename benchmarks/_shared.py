@@ -1,0 +1,36 @@
+"""Helpers shared by the benchmark scripts (imported by them; not part of the package)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
+from iadsr_sk.experiment import cold_item_mask
+
+
+def noisy_training(dataset: str, rate: float, *, mode: str, sampling: str, seed: int):
+    """A dataset's leave-one-out split with noise injected into its training histories.
+
+    Returns ``(split, train, noise, cold)``: the clean split, the noisy training
+    histories, one bool per noisy training position (injected?), and one bool per
+    position (is its item among the least popular 20% of the clean histories?).
+    """
+    split = leave_one_out_split(load_dataset(dataset))
+    train, noise = inject_noise(
+        split.train, rate, mode=mode, sampling=sampling, random_state=seed
+    )
+    return split, train, noise, cold_item_mask(split.train)[train.codes]
+
+
+def write_results(out, command: str, where: str, lines: list, payload: dict) -> None:
+    """Write ``<out>.json`` (the command and ``payload``) and ``<out>.md`` (the
+    command, where it ran, and ``lines``)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(
+        json.dumps({"command": command, **payload}, indent=2)
+    )
+    out.with_suffix(".md").write_text(
+        f"Command: `{command}` ({where}).\n\n" + "\n".join(lines) + "\n"
+    )
