@@ -9,16 +9,22 @@ from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
 from iadsr_sk.experiment import cold_item_mask
 
 
-def noisy_training(dataset: str, rate: float, *, mode: str, sampling: str, seed: int):
-    """A dataset's leave-one-out split with noise injected into its training histories.
+def noisy_training(args):
+    """The leave-one-out split of ``args.dataset`` with noise injected into its
+    training histories (``args.noise_rate``, ``noise_mode``, ``noise_sampling``, drawn
+    with ``args.seed``).
 
     Returns ``(split, train, noise, cold)``: the clean split, the noisy training
     histories, one bool per noisy training position (injected?), and one bool per
     position (is its item among the least popular 20% of the clean histories?).
     """
-    split = leave_one_out_split(load_dataset(dataset))
+    split = leave_one_out_split(load_dataset(args.dataset))
     train, noise = inject_noise(
-        split.train, rate, mode=mode, sampling=sampling, random_state=seed
+        split.train,
+        args.noise_rate,
+        mode=args.noise_mode,
+        sampling=args.noise_sampling,
+        random_state=args.seed,
     )
     return split, train, noise, cold_item_mask(split.train)[train.codes]
 

@@ -112,13 +112,7 @@ def main(argv=None) -> int:
                         datefmt="%H:%M:%S", stream=sys.stderr)  # fmt: skip
     log = logging.getLogger("aligner_sweep")
 
-    split, train, noise, cold = noisy_training(
-        args.dataset,
-        args.noise_rate,
-        mode=args.noise_mode,
-        sampling=args.noise_sampling,
-        seed=args.seed,
-    )
+    split, train, noise, cold = noisy_training(args)
     genuine = ~noise
     view = SemanticEmbedder(cache_dir=args.embedding_cache).fit(train).transform(train)
     key = {

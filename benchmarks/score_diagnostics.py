@@ -117,13 +117,7 @@ def main(argv=None) -> int:
     log = logging.getLogger("score_diagnostics")
     started = time.perf_counter()
 
-    split, train, noise, cold = noisy_training(
-        args.dataset,
-        args.noise_rate,
-        mode=args.noise_mode,
-        sampling=args.noise_sampling,
-        seed=args.seed,
-    )
+    split, train, noise, cold = noisy_training(args)
     genuine = ~noise
     align_params = {}
     for item in args.align_param:
