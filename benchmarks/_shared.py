@@ -31,12 +31,13 @@ def noisy_training(args):
 
 def write_results(out, command: str, where: str, lines: list, payload: dict) -> None:
     """Write ``<out>.json`` (the command and ``payload``) and ``<out>.md`` (the
-    command, where it ran, and ``lines``)."""
+    command, where it ran, and ``lines``). ``out`` may end in ``.json`` or ``.md``;
+    any other dot in it is part of the name (``sweep_tau0.5`` -> ``sweep_tau0.5.md``)."""
     out = Path(out)
+    if out.suffix in (".json", ".md"):
+        out = out.with_suffix("")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(
-        json.dumps({"command": command, **payload}, indent=2)
-    )
-    out.with_suffix(".md").write_text(
+    Path(f"{out}.json").write_text(json.dumps({"command": command, **payload}, indent=2))
+    Path(f"{out}.md").write_text(
         f"Command: `{command}` ({where}).\n\n" + "\n".join(lines) + "\n"
     )

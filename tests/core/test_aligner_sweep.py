@@ -42,3 +42,16 @@ def test_ablation_variants_are_refused(sweep, capsys):
     with pytest.raises(SystemExit):
         sweep.main(["--dataset", "no-such-dataset", "--grid", "variant=collab_only"])
     assert "full method" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("out", "stem"),
+    [("sweep_tau0.5", "sweep_tau0.5"), ("sweep.md", "sweep"), ("sweep.json", "sweep")],
+)
+def test_results_keep_every_dot_of_the_name(load_benchmark, tmp_path, out, stem):
+    shared = load_benchmark("_shared")
+    shared.write_results(tmp_path / out, "python x.py", "CPU", ["| a |"], {"rows": [1]})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{stem}.json", f"{stem}.md"]
+    assert (
+        tmp_path / f"{stem}.md"
+    ).read_text() == "Command: `python x.py` (CPU).\n\n| a |\n"
