@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.metrics import roc_auc_score
 
 from iadsr_sk.collaborative import CollaborativeEncoder
@@ -94,6 +95,7 @@ def main(argv=None) -> int:
                 f"grid entry {entry!r}: InterestAligner has no parameter {unknown}"
             )
         InterestAligner(**params)._validate_params()  # fail before any training
+    SequenceDenoiser(removal_rate=args.removal_rate)._validate_params()
     command = " ".join(
         [
             "python",
@@ -203,7 +205,11 @@ def main(argv=None) -> int:
             "valid_ndcg@10": best["valid_ndcg@10"],
         }
         write_results(
-            args.out, command, "CPU", lines, {"stage1": stage1_record, "rows": rows}
+            args.out,
+            command,
+            f"CPU, {torch.get_num_threads()} torch threads",
+            lines,
+            {"stage1": stage1_record, "rows": rows},
         )
     return 0
 

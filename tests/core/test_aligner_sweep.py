@@ -38,6 +38,11 @@ def test_unknown_parameters_are_named(sweep, capsys):
     assert "no parameter ['no_such']" in capsys.readouterr().err
 
 
+def test_bad_removal_rate_is_refused_before_any_training(sweep):
+    with pytest.raises(Exception, match="removal_rate"):
+        sweep.main(["--dataset", "no-such-dataset", "--removal-rate", "1.5"])
+
+
 def test_unknown_variants_are_refused_before_any_training(sweep):
     with pytest.raises(Exception, match="variant"):
         sweep.main(["--dataset", "no-such-dataset", "--grid", "variant=no_such"])
