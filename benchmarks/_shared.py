@@ -9,6 +9,13 @@ from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
 from iadsr_sk.experiment import cold_item_mask
 
 
+def parse_value(value: str):
+    """A ``NAME=VALUE`` option's value: a number, ``true``, ``false`` or ``null`` as
+    JSON, anything else as the string itself."""
+    numeric = value[:1] in "-.0123456789" or value in ("true", "false", "null")
+    return json.loads(value) if numeric else value
+
+
 def noisy_training(args):
     """The leave-one-out split of ``args.dataset`` with noise injected into its
     training histories (``args.noise_rate``, ``noise_mode``, ``noise_sampling``, drawn

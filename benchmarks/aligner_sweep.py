@@ -32,7 +32,6 @@ python benchmarks/aligner_sweep.py --dataset beauty --backbone sasrec --max-epoc
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import pickle
 import sys
@@ -49,11 +48,11 @@ from iadsr_sk.denoising._keep_rule import standardize_within_sequences
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
-from _shared import noisy_training, write_results
+from _shared import noisy_training, parse_value, write_results
 
 
 def parse_setting(entry: str) -> dict:
-    """``"default"`` -> {}; ``"a=1,b=x"`` -> {"a": 1, "b": "x"} (JSON values parsed)."""
+    """``"default"`` -> {}; ``"a=1,b=x"`` -> {"a": 1, "b": "x"} (as ``parse_value``)."""
     if entry == "default":
         return {}
     params = {}
@@ -61,10 +60,7 @@ def parse_setting(entry: str) -> dict:
         name, eq, value = item.partition("=")
         if not eq or not name:
             raise ValueError(f"grid entry {entry!r}: expected NAME=VALUE[,NAME=VALUE...]")
-        try:
-            params[name] = json.loads(value)
-        except json.JSONDecodeError:
-            params[name] = value
+        params[name] = parse_value(value)
     return params
 
 

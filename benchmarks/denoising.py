@@ -36,6 +36,8 @@ from iadsr_sk.cli import _budget
 from iadsr_sk.data import load_dataset
 from iadsr_sk.experiment import DENOISERS, DenoisingRun, _budget_name, run_denoising
 
+from _shared import parse_value
+
 
 def _run_column(records, run, key) -> str:
     """Mean +- std of one run's figure over the seeds that have that run.
@@ -370,8 +372,7 @@ def main(argv=None) -> int:
         parsed = {}
         for item in items:
             name, _, value = item.partition("=")
-            numeric = value[:1] in "-.0123456789" or value in ("true", "false", "null")
-            parsed[name] = json.loads(value) if numeric else value
+            parsed[name] = parse_value(value)
         return parsed
 
     aligner_params = params(args.align_param)
