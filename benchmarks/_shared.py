@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
+
 from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
 from iadsr_sk.experiment import cold_item_mask
 
@@ -14,6 +16,12 @@ def parse_value(value: str):
     JSON, anything else as the string itself."""
     numeric = value[:1] in "-.0123456789" or value in ("true", "false", "null")
     return json.loads(value) if numeric else value
+
+
+def cpu_threads() -> str:
+    """Where a CPU run ran, for a results file: ``"CPU, 1 torch thread"``."""
+    n = torch.get_num_threads()
+    return f"CPU, {n} torch thread{'s' if n != 1 else ''}"
 
 
 def noisy_training(args):

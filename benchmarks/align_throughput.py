@@ -39,7 +39,7 @@ from iadsr_sk.denoising import InterestAligner
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
-from _shared import write_results
+from _shared import cpu_threads, write_results
 
 SETTINGS = {
     "faithful": {"max_len": 31, "recommender_params": {"train_positions": "last"}},
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     if device.type == "cuda":
         where = f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}"
     else:
-        where = f"CPU, {torch.get_num_threads()} torch threads"
+        where = cpu_threads()
     split = leave_one_out_split(load_dataset(args.dataset))
     train = split.train
     view = SemanticEmbedder(cache_dir=args.embedding_cache).fit(train).transform(train)

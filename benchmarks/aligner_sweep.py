@@ -19,6 +19,10 @@ compare settings on one seed's noisy data: they show which settings find the inj
 items better, not which train the better recommender (that takes
 ``benchmarks/denoising.py --align-param ...``).
 
+``--semantic-mode prefix`` reads the semantic interests from the joined titles of
+each history prefix (``SemanticEmbedder(mode="prefix")``, one language-model call per
+distinct prefix, kept in ``--embedding-cache``) instead of from the item titles.
+
 ``--stage1 PATH`` pickles the trained backbone there, or loads it if the file exists
 (with the same dataset, noise and seed), so that several processes can share one
 Stage 1 and split a grid between them.
@@ -39,7 +43,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.metrics import roc_auc_score
 
 from iadsr_sk.collaborative import CollaborativeEncoder
@@ -48,7 +51,7 @@ from iadsr_sk.denoising._keep_rule import standardize_within_sequences
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
-from _shared import noisy_training, parse_value, write_results
+from _shared import cpu_threads, noisy_training, parse_value, write_results
 
 
 def parse_setting(entry: str) -> dict:
@@ -78,6 +81,12 @@ def main(argv=None) -> int:
     parser.add_argument("--align-epochs", type=int, default=10)
     parser.add_argument("--removal-rate", type=float, default=0.2)
     parser.add_argument("--grid", nargs="+", default=["default"])
+    parser.add_argument(
+        "--semantic-mode",
+        default="item",
+        choices=["item", "prefix"],
+        help="how SemanticEmbedder forms the semantic interests",
+    )
     parser.add_argument("--embedding-cache", default=".iadsr_cache")
     parser.add_argument("--stage1", help="pickle of the Stage-1 backbone (load or save)")
     parser.add_argument("--out", help="also write <out>.md and <out>.json")
@@ -111,7 +120,12 @@ def main(argv=None) -> int:
 
     split, train, noise, cold = noisy_training(args)
     genuine = ~noise
-    view = SemanticEmbedder(cache_dir=args.embedding_cache).fit(train).transform(train)
+    log.info("stage 1, semantic view (%s mode)", args.semantic_mode)
+    view = (
+        SemanticEmbedder(mode=args.semantic_mode, cache_dir=args.embedding_cache, verbose=1)
+        .fit(train)
+        .transform(train)
+    )
     key = {
         "dataset": args.dataset,
         "backbone": args.backbone,
@@ -148,7 +162,8 @@ def main(argv=None) -> int:
         f"{args.noise_sampling} "
         f"{'replacement' if args.noise_mode == 'replace' else 'inserted'} noise "
         f"({noise.sum()} of {noise.size} training positions); {args.align_epochs} "
-        f"alignment epochs unless set; the cut removes {args.removal_rate:.0%} "
+        f"alignment epochs unless set; {args.semantic_mode} semantic mode; the cut "
+        f"removes {args.removal_rate:.0%} "
         "(standardised within each history, centred per item); Stage 1 trained "
         f"{recommender.n_epochs_} of at most {args.max_epochs} epochs, best epoch "
         f"{recommender.best_epoch_} (noisy validation NDCG@10 "
@@ -203,9 +218,9 @@ def main(argv=None) -> int:
         write_results(
             args.out,
             command,
-            f"CPU, {torch.get_num_threads()} torch threads",
+            cpu_threads(),
             lines,
-            {"stage1": stage1_record, "rows": rows},
+            {"stage1": stage1_record, "semantic_mode": args.semantic_mode, "rows": rows},
         )
     return 0
 

@@ -59,3 +59,18 @@ def test_results_keep_every_dot_of_the_name(load_benchmark, tmp_path, out, stem)
     assert (
         tmp_path / f"{stem}.md"
     ).read_text() == "Command: `python x.py` (CPU).\n\n| a |\n"
+
+
+def test_unknown_semantic_modes_are_refused_before_any_training(sweep, capsys):
+    with pytest.raises(SystemExit):
+        sweep.main(["--dataset", "no-such-dataset", "--semantic-mode", "sentence"])
+    assert "--semantic-mode: invalid choice: 'sentence'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("threads", "text"), [(1, "1 torch thread"), (2, "2 torch threads")]
+)
+def test_results_name_the_torch_threads(load_benchmark, monkeypatch, threads, text):
+    shared = load_benchmark("_shared")
+    monkeypatch.setattr(shared.torch, "get_num_threads", lambda: threads)
+    assert shared.cpu_threads() == f"CPU, {text}"
