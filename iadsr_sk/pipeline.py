@@ -44,7 +44,9 @@ def make_iadsr_pipeline(
         ``"faithful"`` sets what the released IADSR scripts do where our defaults
         differ: ``semantic__mode="prefix"``, ``collaborative__max_len=31``,
         ``collaborative__train_positions="last"``. Change any of it afterwards with
-        ``set_params``.
+        ``set_params``. It is for reproducing those scripts: their prefix mode finds
+        injected noise less well than the default item mode (see the user guide's
+        method page).
     backbone : str, nn.Module or callable, default="sasrec"
         The collaborative backbone (see :class:`~iadsr_sk.CollaborativeEncoder`).
     embedder : str, path or (model, tokenizer), default="default"

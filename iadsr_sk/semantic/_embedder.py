@@ -162,7 +162,9 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         With ``model="precomputed"`` only: ``(item_ids, array of shape (n, dim))`` or
         ``{item_id: vector}``. Every vocabulary item needs a vector.
     mode : {"item", "prefix"}, default="item"
-        How short- and long-term interests are formed (see above).
+        How short- and long-term interests are formed (see above). On Amazon Beauty
+        with injected noise, ``"item"`` lets IADSR find the injected items better
+        than ``"prefix"`` does (see the user guide's method page).
     pooling : {"auto", "mean", "cls", "last"}, default="auto"
         How token states become one vector. ``"auto"``: the pooling a
         sentence-transformers folder declares, else ``"last"`` (last real token) for
