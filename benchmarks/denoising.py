@@ -341,6 +341,11 @@ def main(argv=None) -> int:
         "oracle, which are always retrained)",
     )
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--semantic-mode",
+        choices=["item", "prefix"],
+        help="how the semantic interests are formed (default: the run's, item)",
+    )
     parser.add_argument("--embedding-cache", default=".iadsr_cache")
     parser.add_argument("--out", default="benchmarks/results/denoising")
     args = parser.parse_args(argv)
@@ -401,6 +406,7 @@ def main(argv=None) -> int:
                     threshold=args.threshold,
                     aligner_params=aligner_params,
                     embedding_cache=args.embedding_cache,
+                    semantic_mode=args.semantic_mode,
                     verbose=0,
                 )
                 started = time.perf_counter()

@@ -209,6 +209,7 @@ def test_ablation_table_reports_other_ablations(bench):
             ["--ablations", "random", "--retrain-ablations", "no-short"],
             "'no-short' is not among --ablations",
         ),
+        (["--semantic-mode", "sentence"], "invalid choice: 'sentence'"),
     ],
 )
 def test_ablation_names_are_checked_before_training(bench, capsys, argv, message):
