@@ -45,7 +45,7 @@ from iadsr_sk.denoising._keep_rule import item_score_means, standardize_within_s
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
-from _shared import noisy_training, write_results
+from _shared import cpu_threads, noisy_training, write_results
 
 
 @torch.inference_mode()
@@ -222,7 +222,7 @@ def main(argv=None) -> int:
     )
     emit(f"({time.perf_counter() - started:.0f} s)")
     if args.out:
-        write_results(args.out, command, "CPU, 2 cores", lines, {"rows": table})
+        write_results(args.out, command, cpu_threads(), lines, {"rows": table})
     return 0
 
 
