@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -16,6 +17,13 @@ def parse_value(value: str):
     JSON, anything else as the string itself."""
     numeric = value[:1] in "-.0123456789" or value in ("true", "false", "null")
     return json.loads(value) if numeric else value
+
+
+def command_line(script: str, argv=None) -> str:
+    """The command that ran ``script`` (a benchmark's ``__file__``), for a results file:
+    ``python benchmarks/<name>.py`` and ``argv`` (default: the process's arguments)."""
+    args = sys.argv[1:] if argv is None else argv
+    return " ".join(["python", f"benchmarks/{Path(script).name}", *args])
 
 
 def cpu_threads() -> str:

@@ -28,7 +28,6 @@ import logging
 import resource
 import statistics
 import sys
-from pathlib import Path
 
 import torch
 
@@ -39,7 +38,7 @@ from iadsr_sk.denoising import InterestAligner
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
-from _shared import cpu_threads, write_results
+from _shared import command_line, cpu_threads, write_results
 
 SETTINGS = {
     "faithful": {"max_len": 31, "recommender_params": {"train_positions": "last"}},
@@ -60,13 +59,7 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--out", help="also write <out>.md and <out>.json")
     args = parser.parse_args(argv)
-    command = " ".join(
-        [
-            "python",
-            f"benchmarks/{Path(__file__).name}",
-            *(sys.argv[1:] if argv is None else argv),
-        ]
-    )
+    command = command_line(__file__, argv)
     lines: list[str] = []
 
     def emit(text: str = "") -> None:

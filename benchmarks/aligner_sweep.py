@@ -51,7 +51,7 @@ from iadsr_sk.denoising._keep_rule import standardize_within_sequences
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
-from _shared import cpu_threads, noisy_training, parse_value, write_results
+from _shared import command_line, cpu_threads, noisy_training, parse_value, write_results
 
 
 def parse_setting(entry: str) -> dict:
@@ -101,13 +101,7 @@ def main(argv=None) -> int:
             )
         InterestAligner(**params)._validate_params()  # fail before any training
     SequenceDenoiser(removal_rate=args.removal_rate)._validate_params()
-    command = " ".join(
-        [
-            "python",
-            f"benchmarks/{Path(__file__).name}",
-            *(sys.argv[1:] if argv is None else argv),
-        ]
-    )
+    command = command_line(__file__, argv)
     lines: list[str] = []
 
     def emit(text: str = "") -> None:

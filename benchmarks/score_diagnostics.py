@@ -32,7 +32,6 @@ import json
 import logging
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,7 +44,7 @@ from iadsr_sk.denoising._keep_rule import item_score_means, standardize_within_s
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
-from _shared import cpu_threads, noisy_training, write_results
+from _shared import command_line, cpu_threads, noisy_training, write_results
 
 
 @torch.inference_mode()
@@ -99,13 +98,7 @@ def main(argv=None) -> int:
     parser.add_argument("--semantic-mode", default="item", choices=["item", "prefix"])
     parser.add_argument("--out", help="also write <out>.md and <out>.json")
     args = parser.parse_args(argv)
-    command = " ".join(
-        [
-            "python",
-            f"benchmarks/{Path(__file__).name}",
-            *(sys.argv[1:] if argv is None else argv),
-        ]
-    )
+    command = command_line(__file__, argv)
     lines: list[str] = []
 
     def emit(text: str = "") -> None:

@@ -74,3 +74,10 @@ def test_results_name_the_torch_threads(load_benchmark, monkeypatch, threads, te
     shared = load_benchmark("_shared")
     monkeypatch.setattr(shared.torch, "get_num_threads", lambda: threads)
     assert shared.cpu_threads() == f"CPU, {text}"
+
+
+def test_results_record_the_command_that_ran(load_benchmark):
+    shared = load_benchmark("_shared")
+    assert shared.command_line("/somewhere/benchmarks/sweep.py", ["--seed", "1"]) == (
+        "python benchmarks/sweep.py --seed 1"
+    )
