@@ -29,6 +29,10 @@ __all__ = ["SemanticEmbedder", "SemanticInterests"]
 
 logger = logging.getLogger("iadsr_sk")
 
+#: texts embedded between two writes to the disk cache: a long run that is interrupted
+#: keeps all but its last unfinished chunk
+_CACHE_CHUNK = 4096
+
 
 @dataclass(repr=False)
 class SemanticInterests:
@@ -207,7 +211,10 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         model's identity, pooling, prompt, max_length, truncation side, dtype,
         normalisation and the text. A fit whose texts are all cached loads no model
         and makes no model call (refits, cross-validation folds, grid searches).
-        ``None``: no disk cache (identical texts are still embedded once per call).
+        Vectors are written every 4,096 texts as they are computed, so a long
+        embedding run that is interrupted keeps what it finished, and the next fit
+        computes only the rest. ``None``: no disk cache (identical texts are still
+        embedded once per call).
     verbose : int, default=0
         Progress bar over the texts when > 0. Messages go to the ``"iadsr_sk"``
         logger.
@@ -414,6 +421,15 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         if todo:
             encoder = self._text_encoder_for(spec)
             truncated_before = encoder.n_truncated
+            on_chunk = None
+            if cache is not None:
+                todo_keys = [keys[i] for i in todo]
+
+                def on_chunk(index: np.ndarray, chunk: np.ndarray) -> None:
+                    # stored as it is done: an interrupted run keeps its finished
+                    # chunks, and the next fit computes only the rest
+                    cache.put([todo_keys[i] for i in index], chunk)
+
             computed = encoder.encode(
                 [texts[i] for i in todo],
                 pooling=self._resolved_pooling(spec),
@@ -423,6 +439,8 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
                 truncation_side=self._resolved_truncation_side(),
                 batch_size=self.batch_size,
                 progress=self.verbose > 0,
+                chunk_size=_CACHE_CHUNK,
+                on_chunk=on_chunk,
             )
             truncated = encoder.n_truncated - truncated_before
             if truncated:
@@ -434,8 +452,6 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
                     self.max_length,
                     self._resolved_truncation_side(),
                 )
-            if cache is not None:
-                cache.put([keys[i] for i in todo], computed)
         cached_width = next(iter(found.values())).size if found else None
         width = computed.shape[1] if computed is not None else cached_width
         if computed is not None and found:

@@ -18,6 +18,7 @@ import inspect
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -612,11 +613,19 @@ class TextEncoder:
         truncation_side: str,
         batch_size: int,
         progress: bool = False,
+        chunk_size: int | None = None,
+        on_chunk: Callable[[np.ndarray, np.ndarray], None] | None = None,
     ) -> np.ndarray:
         """Vectors ``(len(texts), hidden)`` float32 of ``texts``, in their order.
 
         Texts are tokenised once, then run longest first in batches of ``batch_size``
         texts of similar token length, each padded only to its own longest text.
+
+        With ``on_chunk``, every ``chunk_size`` texts (the last chunk may be smaller)
+        are checked for NaN and inf, then handed over as ``on_chunk(index, vectors)``
+        (positions in ``texts`` and their vectors) while the rest is still being
+        embedded: a caller can keep what was done when a long run is interrupted.
+        The first chunk with a non-finite vector raises, and is not handed over.
         """
         if not texts:
             raise ValueError("no texts to embed")
@@ -625,7 +634,12 @@ class TextEncoder:
         )
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         order = np.argsort(-lengths, kind="stable")
+        if on_chunk is None or chunk_size is None:
+            chunk_size = len(texts)
+        elif chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         output: np.ndarray | None = None
+        done = 0  # texts of ``order`` already checked (and handed to on_chunk)
         bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -654,15 +668,25 @@ class TextEncoder:
                     output[index] = vectors
                     if bar is not None:
                         bar.update(len(index))
+                    end = start + len(index)
+                    if end - done >= chunk_size or end == len(order):
+                        chunk = order[done:end]
+                        self._check_finite(texts, chunk, output[chunk])
+                        if on_chunk is not None:
+                            on_chunk(chunk, output[chunk])
+                        done = end
         finally:
             if bar is not None:
                 bar.close()
-        bad = ~np.isfinite(output).all(axis=1)
+        return output
+
+    @staticmethod
+    def _check_finite(texts: list[str], index: np.ndarray, vectors: np.ndarray) -> None:
+        bad = ~np.isfinite(vectors).all(axis=1)
         if bad.any():
-            first = texts[int(np.flatnonzero(bad)[0])]
+            first = texts[int(index[np.flatnonzero(bad)[0]])]
             raise ValueError(
-                f"the model returned NaN or inf for {int(bad.sum())} of {len(texts)} "
+                f"the model returned NaN or inf for {int(bad.sum())} of {len(index)} "
                 f"texts (e.g. {first[:80]!r}); with dtype='float16' try 'bfloat16' or "
                 "'float32'"
             )
-        return output

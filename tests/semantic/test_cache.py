@@ -8,6 +8,7 @@ import stat
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
@@ -172,6 +173,54 @@ def test_a_corrupt_file_is_moved_aside_and_rebuilt(
     assert list(tmp_path.glob("embeddings.sqlite3.*.corrupt"))
     est.fit(catalog_sequences)
     assert forward_calls["texts"] == 22
+
+
+def _break_forward_call(monkeypatch, n, result):
+    """Make the ``n``-th forward pass (1-based) of the text model end in ``result``."""
+    calls = {"n": 0}
+    original = _models.TextEncoder.forward
+
+    def patched(self, input_ids, mask, pooling):
+        calls["n"] += 1
+        vectors = original(self, input_ids, mask, pooling)
+        if calls["n"] == n:
+            if result == "interrupt":
+                raise KeyboardInterrupt
+            return torch.full_like(vectors, float("nan"))
+        return vectors
+
+    monkeypatch.setattr(_models.TextEncoder, "forward", patched)
+    return calls
+
+
+def test_an_interrupted_embedding_keeps_its_finished_chunks(
+    tiny_models, catalog_sequences, tmp_path, monkeypatch
+):
+    expected = SemanticEmbedder(tiny_models["bert"]).fit(catalog_sequences)
+    monkeypatch.setattr(_embedder, "_CACHE_CHUNK", 4)
+    calls = _break_forward_call(monkeypatch, 5, "interrupt")
+    est = SemanticEmbedder(tiny_models["bert"], cache_dir=tmp_path, batch_size=2)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(catalog_sequences)
+    # 11 texts in batches of 2: batches 1-4 made two chunks of 4 texts, both stored
+    # before batch 5 was interrupted
+    assert calls["n"] == 5
+    assert len(EmbeddingCache(tmp_path)) == 8
+    est.fit(catalog_sequences)
+    assert calls["n"] == 7  # only the 3 texts left: one batch of 2, one of 1
+    assert len(EmbeddingCache(tmp_path)) == 11
+    np.testing.assert_allclose(est.item_embeddings_, expected.item_embeddings_, atol=1e-5)
+
+
+def test_a_chunk_with_nan_vectors_is_not_stored(
+    tiny_models, catalog_sequences, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(_embedder, "_CACHE_CHUNK", 4)
+    _break_forward_call(monkeypatch, 3, "nan")
+    est = SemanticEmbedder(tiny_models["bert"], cache_dir=tmp_path, batch_size=2)
+    with pytest.raises(ValueError, match="NaN or inf for 2 of 4 texts"):
+        est.fit(catalog_sequences)
+    assert len(EmbeddingCache(tmp_path)) == 4  # the first chunk, and nothing after
 
 
 def test_the_cache_is_private_to_the_user(tiny_models, catalog_sequences, tmp_path):
