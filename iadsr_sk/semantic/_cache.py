@@ -213,10 +213,13 @@ class EmbeddingCache:
 
         return self._run(read, "reading", {})
 
-    def put(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
-        """Store ``vectors[i]`` under ``keys[i]``, all in one atomic transaction."""
+    def put(self, keys: Sequence[bytes], vectors: np.ndarray) -> bool:
+        """Store ``vectors[i]`` under ``keys[i]``, all in one atomic transaction.
+
+        Returns whether they were stored (a failure is warned about, not raised).
+        """
         if not len(keys):
-            return
+            return True
         vectors = np.ascontiguousarray(vectors, dtype="<f4")
         rows = []
         for key, vector in zip(keys, vectors, strict=True):
@@ -233,8 +236,9 @@ class EmbeddingCache:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+            return True
 
-        self._run(write, "writing", None)
+        return self._run(write, "writing", False)
 
     def __len__(self) -> int:
         return self._run(

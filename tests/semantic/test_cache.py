@@ -242,6 +242,21 @@ def test_an_unusable_cache_warns_and_the_fit_goes_on(
     assert any("embedding cache" in r.getMessage() for r in caplog.records)
 
 
+def test_a_failed_cache_write_is_warned_about_once(
+    tiny_models, catalog_sequences, tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr(_embedder, "_CACHE_CHUNK", 2)  # 11 texts: 6 chunks
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    est = SemanticEmbedder(tiny_models["bert"], cache_dir=blocker, batch_size=2)
+    with caplog.at_level(logging.WARNING, logger="iadsr_sk"):
+        est.fit(catalog_sequences)
+    writes = [r for r in caplog.records if "writing failed" in r.getMessage()]
+    assert len(writes) == 1  # not once per chunk
+    expected = SemanticEmbedder(tiny_models["bert"]).fit(catalog_sequences)
+    np.testing.assert_allclose(est.item_embeddings_, expected.item_embeddings_, atol=1e-5)
+
+
 def test_cache_store_round_trip_and_keys(tmp_path):
     cache = EmbeddingCache(tmp_path)
     namespace = settings_digest([("model", "m"), ("pooling", "mean")])
@@ -249,7 +264,7 @@ def test_cache_store_round_trip_and_keys(tmp_path):
     keys = text_keys(namespace, ["a", "b", "ü"])
     assert len(set(keys)) == 3 and all(len(k) == 32 for k in keys)
     vectors = np.arange(12, dtype=np.float32).reshape(3, 4)
-    cache.put(keys[:2], vectors[:2])
+    assert cache.put(keys[:2], vectors[:2]) is True
     found = cache.get(keys)
     assert set(found) == set(keys[:2])
     np.testing.assert_array_equal(found[keys[1]], vectors[1])
