@@ -685,8 +685,9 @@ class TextEncoder:
         bad = ~np.isfinite(vectors).all(axis=1)
         if bad.any():
             first = texts[int(index[np.flatnonzero(bad)[0]])]
+            where = f" of a chunk of the {len(texts)}" if len(index) < len(texts) else ""
             raise ValueError(
                 f"the model returned NaN or inf for {int(bad.sum())} of {len(index)} "
-                f"texts (e.g. {first[:80]!r}); with dtype='float16' try 'bfloat16' or "
-                "'float32'"
+                f"texts{where} (e.g. {first[:80]!r}); with dtype='float16' try "
+                "'bfloat16' or 'float32'"
             )

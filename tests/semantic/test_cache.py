@@ -218,7 +218,9 @@ def test_a_chunk_with_nan_vectors_is_not_stored(
     monkeypatch.setattr(_embedder, "_CACHE_CHUNK", 4)
     _break_forward_call(monkeypatch, 3, "nan")
     est = SemanticEmbedder(tiny_models["bert"], cache_dir=tmp_path, batch_size=2)
-    with pytest.raises(ValueError, match="NaN or inf for 2 of 4 texts"):
+    with pytest.raises(
+        ValueError, match="NaN or inf for 2 of 4 texts of a chunk of the 11 "
+    ):
         est.fit(catalog_sequences)
     assert len(EmbeddingCache(tmp_path)) == 4  # the first chunk, and nothing after
 
