@@ -421,6 +421,13 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         computed = None
         if todo:
             encoder = self._text_encoder_for(spec)
+            # said before the work starts: a long run (prefix mode) is otherwise silent
+            logger.info(
+                "embedding %d of %d distinct texts with %s (the rest are cached)",
+                len(todo),
+                len(texts),
+                spec.name,
+            )
             truncated_before = encoder.n_truncated
             on_chunk = None
             if cache is not None:

@@ -212,6 +212,22 @@ def test_an_interrupted_embedding_keeps_its_finished_chunks(
     np.testing.assert_allclose(est.item_embeddings_, expected.item_embeddings_, atol=1e-5)
 
 
+def test_the_work_left_is_announced_before_it_starts(
+    tiny_models, catalog_sequences, tmp_path, caplog
+):
+    est = SemanticEmbedder(tiny_models["bert"], cache_dir=tmp_path)
+    with caplog.at_level(logging.INFO, logger="iadsr_sk"):
+        est.fit(catalog_sequences)
+    messages = [r.getMessage() for r in caplog.records]
+    first = next(i for i, m in enumerate(messages) if m.startswith("embedding 11 of 11"))
+    last = next(i for i, m in enumerate(messages) if m.startswith("embedded 11"))
+    assert first < last
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="iadsr_sk"):
+        est.fit(catalog_sequences)  # all cached: nothing to announce
+    assert not [r for r in caplog.records if r.getMessage().startswith("embedding ")]
+
+
 def test_a_chunk_with_nan_vectors_is_not_stored(
     tiny_models, catalog_sequences, tmp_path, monkeypatch
 ):
