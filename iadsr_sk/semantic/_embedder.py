@@ -432,14 +432,15 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
             on_chunk = None
             if cache is not None:
                 todo_keys = [keys[i] for i in todo]
-                writable = [True]
+                writable = True
 
                 def on_chunk(index: np.ndarray, chunk: np.ndarray) -> None:
                     # stored as it is done: an interrupted run keeps its finished
                     # chunks, and the next fit computes only the rest; after a failed
                     # write (already warned about) the run goes on without the cache
-                    if writable[0]:
-                        writable[0] = cache.put([todo_keys[i] for i in index], chunk)
+                    nonlocal writable
+                    if writable:
+                        writable = cache.put([todo_keys[i] for i in index], chunk)
 
             computed = encoder.encode(
                 [texts[i] for i in todo],
