@@ -22,6 +22,9 @@ items better, not which train the better recommender (that takes
 ``--semantic-mode prefix`` reads the semantic interests from the joined titles of
 each history prefix (``SemanticEmbedder(mode="prefix")``, one language-model call per
 distinct prefix, kept in ``--embedding-cache``) instead of from the item titles.
+``--semantic-param NAME=VALUE`` (repeatable) sets any other ``SemanticEmbedder``
+parameter, e.g. ``max_length=256`` (how many tokens of a joined history the language
+model reads).
 
 ``--stage1 PATH`` pickles the trained backbone there, or loads it if the file exists
 (with the same dataset, noise and seed), so that several processes can share one
@@ -87,6 +90,13 @@ def main(argv=None) -> int:
         choices=["item", "prefix"],
         help="how SemanticEmbedder forms the semantic interests",
     )
+    parser.add_argument(
+        "--semantic-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a SemanticEmbedder parameter (repeatable), e.g. max_length=256",
+    )
     parser.add_argument("--embedding-cache", default=".iadsr_cache")
     parser.add_argument("--stage1", help="pickle of the Stage-1 backbone (load or save)")
     parser.add_argument("--out", help="also write <out>.md and <out>.json")
@@ -101,6 +111,16 @@ def main(argv=None) -> int:
             )
         InterestAligner(**params)._validate_params()  # fail before any training
     SequenceDenoiser(removal_rate=args.removal_rate)._validate_params()
+    semantic_params = {}
+    for item in args.semantic_param:
+        semantic_params.update(parse_setting(item))
+    reserved = sorted({"mode", "cache_dir", "verbose"} & set(semantic_params))
+    if reserved:
+        parser.error(f"--semantic-param: {reserved} are set by the sweep itself")
+    unknown = sorted(set(semantic_params) - set(SemanticEmbedder().get_params()))
+    if unknown:
+        parser.error(f"--semantic-param: SemanticEmbedder has no parameter {unknown}")
+    SemanticEmbedder(mode=args.semantic_mode, **semantic_params)._validate_params()
     command = command_line(__file__, argv)
     lines: list[str] = []
 
@@ -116,7 +136,12 @@ def main(argv=None) -> int:
     genuine = ~noise
     log.info("stage 1, semantic view (%s mode)", args.semantic_mode)
     view = (
-        SemanticEmbedder(mode=args.semantic_mode, cache_dir=args.embedding_cache, verbose=1)
+        SemanticEmbedder(
+            mode=args.semantic_mode,
+            cache_dir=args.embedding_cache,
+            verbose=1,
+            **semantic_params,
+        )
         .fit(train)
         .transform(train)
     )
@@ -156,7 +181,8 @@ def main(argv=None) -> int:
         f"{args.noise_sampling} "
         f"{'replacement' if args.noise_mode == 'replace' else 'inserted'} noise "
         f"({noise.sum()} of {noise.size} training positions); {args.align_epochs} "
-        f"alignment epochs unless set; {args.semantic_mode} semantic mode; the cut "
+        f"alignment epochs unless set; {args.semantic_mode} semantic mode"
+        f"{''.join(f', {k}={v}' for k, v in semantic_params.items())}; the cut "
         f"removes {args.removal_rate:.0%} "
         "(standardised within each history, centred per item); Stage 1 trained "
         f"{recommender.n_epochs_} of at most {args.max_epochs} epochs, best epoch "
@@ -214,7 +240,12 @@ def main(argv=None) -> int:
             command,
             cpu_threads(),
             lines,
-            {"stage1": stage1_record, "semantic_mode": args.semantic_mode, "rows": rows},
+            {
+                "stage1": stage1_record,
+                "semantic_mode": args.semantic_mode,
+                "semantic_params": semantic_params,
+                "rows": rows,
+            },
         )
     return 0
 

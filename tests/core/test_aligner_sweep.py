@@ -81,3 +81,23 @@ def test_results_record_the_command_that_ran(load_benchmark):
     assert shared.command_line("/somewhere/benchmarks/sweep.py", ["--seed", "1"]) == (
         "python benchmarks/sweep.py --seed 1"
     )
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("max_lenght=256", "SemanticEmbedder has no parameter ['max_lenght']"),
+        ("mode=prefix", "['mode'] are set by the sweep itself"),
+        ("max_length", "expected NAME=VALUE"),
+    ],
+)
+def test_bad_semantic_params_are_refused_before_any_training(sweep, capsys, param, message):
+    with pytest.raises((SystemExit, ValueError)) as raised:
+        sweep.main(["--dataset", "no-such-dataset", "--semantic-param", param])
+    shown = capsys.readouterr().err + str(raised.value)
+    assert message in shown
+
+
+def test_invalid_semantic_values_are_refused_before_any_training(sweep):
+    with pytest.raises(ValueError, match="max_length"):
+        sweep.main(["--dataset", "no-such-dataset", "--semantic-param", "max_length=0"])
