@@ -41,8 +41,10 @@ print(train, "->", denoised)
 # ----------------------
 # The files go to ``<directory>/<name>/``, the layout RecBole reads with
 # ``data_path=directory`` and ``dataset=name``. The denoised histories keep their
-# user ids, original timestamps and movie catalog.
-directory = tempfile.mkdtemp()
+# user ids, original timestamps and movie catalog. Here the folder is a temporary one,
+# removed at the end; give a folder of your own to keep the files.
+folder = tempfile.TemporaryDirectory()
+directory = folder.name
 inter_path, item_path = write_recbole(denoised, directory, "ml-100k-iadsr")
 print(inter_path.relative_to(directory), item_path.relative_to(directory))
 print("\n".join(inter_path.read_text().splitlines()[:4]))
@@ -99,3 +101,7 @@ ax.set_ylabel("users")
 ax.legend()
 fig.tight_layout()
 plt.show()
+
+# %%
+# The temporary folder goes; ``back`` stays in memory.
+folder.cleanup()

@@ -49,9 +49,10 @@ print([name for name, _ in pipe.steps])
 # and input. Within a fold, the item vectors and the Stage-1 backbone are then
 # computed once and reused for every threshold. The aligner is fitted again for each
 # threshold: its input carries the fitted Stage-1 torch model, whose hash is not the
-# same once it has been through the cache.
-cache = tempfile.mkdtemp(prefix="iadsr-grid-")
-pipe.set_params(memory=Memory(cache, verbose=0))
+# same once it has been through the cache. The cache lives in a temporary folder,
+# removed at the end.
+cache = tempfile.TemporaryDirectory(prefix="iadsr-grid-")
+pipe.set_params(memory=Memory(cache.name, verbose=0))
 
 search = GridSearchCV(
     pipe,
@@ -120,3 +121,8 @@ for rate, score in zip(
     strict=True,
 ):
     print(f"removal_rate {rate}: NDCG@10 {score:.4f}")
+
+# %%
+# The fitted transformers cached during the searches are no longer needed.
+pipe.set_params(memory=None)
+cache.cleanup()
