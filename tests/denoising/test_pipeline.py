@@ -137,14 +137,16 @@ def test_grid_search_in_two_loky_workers_matches_one_process():
     )
 
 
-def test_grid_search_on_a_dask_cluster_matches_one_process():
+def test_grid_search_on_a_dask_cluster_matches_one_process(tmp_path):
     """The same search under joblib's dask backend, on a two-process LocalCluster."""
+    import dask
     import joblib
     from distributed import Client, LocalCluster
 
     seqs, _ = topic_sequences(n_users=40)
     serial = _precomputed_grid_search(seqs, n_jobs=1)
     with (
+        dask.config.set({"temporary-directory": str(tmp_path)}),  # scratch space
         LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
         Client(cluster) as client,
         joblib.parallel_backend("dask"),
