@@ -235,8 +235,8 @@ def write_recbole(
     >>> import tempfile
     >>> from iadsr_sk.data import Sequences, read_recbole
     >>> seqs = Sequences.from_lists([["a", "b", "c"], ["c", "a"]], user_ids=["u1", "u2"])
-    >>> folder = tempfile.mkdtemp()
-    >>> inter_path, item_path = write_recbole(seqs, folder, "demo")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> inter_path, item_path = write_recbole(seqs, folder.name, "demo")
     >>> for line in inter_path.read_text().splitlines():
     ...     print(line.split("\t"))
     ['user_id:token', 'item_id:token', 'timestamp:float']
@@ -247,6 +247,7 @@ def write_recbole(
     ['u2', 'a', '1']
     >>> read_recbole(inter_path).to_lists()
     [['a', 'b', 'c'], ['c', 'a']]
+    >>> folder.cleanup()
     """
     seqs = _as_sequences(seqs)
     if len(seqs) == 0 or seqs.n_interactions == 0:
