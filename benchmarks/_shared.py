@@ -6,7 +6,9 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
 from iadsr_sk.experiment import cold_item_mask
@@ -50,6 +52,26 @@ def noisy_training(args):
         random_state=args.seed,
     )
     return split, train, noise, cold_item_mask(split.train)[train.codes]
+
+
+@torch.inference_mode()
+def score_terms(aligner, interests, semantic_view) -> dict:
+    """The three terms of a fitted ``InterestAligner``'s full score, per position of
+    ``interests.sequences``: ``{name: (n_interactions,) array}``. They sum to its
+    ``transform(interests).scores``."""
+    seqs = interests.sequences
+    states = aligner.recommender_._position_states(seqs)
+    h_long = np.maximum.reduceat(states, seqs.offsets[:-1], axis=0)
+    rows = torch.as_tensor(seqs.positions()[0])
+    h = torch.as_tensor(states)
+    hl = torch.as_tensor(h_long)[rows]
+    s = aligner.head_.project_short(torch.as_tensor(semantic_view.short_term))
+    sl = aligner.head_.project_long(torch.as_tensor(semantic_view.long_term))[rows]
+    return {
+        "long_short cos(s^L,h_j)": F.cosine_similarity(sl, h, dim=-1).numpy(),
+        "short_long cos(h^L,s_j)": F.cosine_similarity(hl, s, dim=-1).numpy(),
+        "short_short cos(h_j,s_j)": F.cosine_similarity(h, s, dim=-1).numpy(),
+    }
 
 
 def write_results(out, command: str, where: str, lines: list, payload: dict) -> None:

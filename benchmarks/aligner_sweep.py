@@ -7,6 +7,8 @@ on the same backbone and semantic view. For each setting:
 - detection ROC-AUC of the raw scores, of the scores standardised within each history
   (``user-z``), and of the ranking the standardised, item-centred cut uses
   (``SequenceDenoiser(standardize=True, center_items=True)``);
+- the ROC-AUC of each of the score's three terms alone, ``cos(s^L, h_j)``,
+  ``cos(h^L, s_j)`` and ``cos(h_j, s_j)`` (not for ``variant=collab_only``);
 - what that cut removes at ``--removal-rate``: precision and recall against the
   injected positions, and the share of the genuine cold items (least popular 20%) and
   of the genuine warm items it removes;
@@ -54,7 +56,14 @@ from iadsr_sk.denoising._keep_rule import standardize_within_sequences
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
-from _shared import command_line, cpu_threads, noisy_training, parse_value, write_results
+from _shared import (
+    command_line,
+    cpu_threads,
+    noisy_training,
+    parse_value,
+    score_terms,
+    write_results,
+)
 
 
 def parse_setting(entry: str) -> dict:
@@ -190,10 +199,11 @@ def main(argv=None) -> int:
         f"{best['valid_ndcg@10']:.4f})\n"
     )
     emit(
-        "| setting | ROC-AUC raw | ROC-AUC user-z | ROC-AUC cut | precision | recall "
+        "| setting | ROC-AUC raw | ROC-AUC user-z | ROC-AUC cut | ROC-AUC of the terms "
+        "cos(s^L,h_j) / cos(h^L,s_j) / cos(h_j,s_j) | precision | recall "
         "| genuine cold removed | genuine warm removed | Stage-2 s |"
     )
-    emit("|---|---|---|---|---|---|---|---|---|")
+    emit("|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for entry, params in settings:
         log.info("stage 2: %s", entry)
@@ -209,6 +219,12 @@ def main(argv=None) -> int:
         dropped = ~denoiser.keep_mask(scores)
         raw = scores.scores.astype(np.float64)
         user_z = standardize_within_sequences(train, raw)
+        terms = {}
+        if aligner.semantic_dim_:  # every variant but collab_only
+            terms = {
+                name: float(roc_auc_score(noise, -values.astype(np.float64)))
+                for name, values in score_terms(aligner, interests, view).items()
+            }
         row = {
             "setting": entry,
             "params": params,
@@ -216,6 +232,7 @@ def main(argv=None) -> int:
             "roc_auc_user_z": float(roc_auc_score(noise, -user_z)),
             # the ranking the cut uses (as the experiment's ``roc_auc_cut``)
             "roc_auc_cut": float(roc_auc_score(noise, -denoiser._values(scores))),
+            "roc_auc_terms": terms,
             "removed": float(dropped.mean()),
             "precision": float(noise[dropped].mean()) if dropped.any() else 0.0,
             "recall": float(dropped[noise].mean()),
@@ -226,7 +243,9 @@ def main(argv=None) -> int:
         rows.append(row)
         emit(
             f"| {entry} | {row['roc_auc']:.3f} | {row['roc_auc_user_z']:.3f} | "
-            f"{row['roc_auc_cut']:.3f} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"{row['roc_auc_cut']:.3f} | "
+            f"{' / '.join(f'{v:.3f}' for v in terms.values()) or '-'} | "
+            f"{row['precision']:.3f} | {row['recall']:.3f} | "
             f"{row['cold_removed']:.3f} | {row['warm_removed']:.3f} | {seconds:.0f} |"
         )
     if args.out:

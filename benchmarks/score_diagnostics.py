@@ -34,8 +34,6 @@ import sys
 import time
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 from iadsr_sk.collaborative import CollaborativeEncoder
@@ -44,26 +42,13 @@ from iadsr_sk.denoising._keep_rule import item_score_means, standardize_within_s
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
-from _shared import command_line, cpu_threads, noisy_training, write_results
-
-
-@torch.inference_mode()
-def score_terms(aligner, interests, semantic_view):
-    """The three terms of the full score, per position (aligned with the codes)."""
-    seqs = interests.sequences
-    states = aligner.recommender_._position_states(seqs)
-    h_long = np.maximum.reduceat(states, seqs.offsets[:-1], axis=0)
-    rows, _ = seqs.positions()
-    h = torch.as_tensor(states)
-    hl = torch.as_tensor(h_long)[torch.as_tensor(rows)]
-    s = aligner.head_.project_short(torch.as_tensor(semantic_view.short_term))
-    sl = aligner.head_.project_long(torch.as_tensor(semantic_view.long_term))
-    sl = sl[torch.as_tensor(rows)]
-    return {
-        "long_short cos(s^L,h_j)": F.cosine_similarity(sl, h, dim=-1).numpy(),
-        "short_long cos(h^L,s_j)": F.cosine_similarity(hl, s, dim=-1).numpy(),
-        "short_short cos(h_j,s_j)": F.cosine_similarity(h, s, dim=-1).numpy(),
-    }
+from _shared import (
+    command_line,
+    cpu_threads,
+    noisy_training,
+    score_terms,
+    write_results,
+)
 
 
 def main(argv=None) -> int:

@@ -101,3 +101,38 @@ def test_bad_semantic_params_are_refused_before_any_training(sweep, capsys, para
 def test_invalid_semantic_values_are_refused_before_any_training(sweep):
     with pytest.raises(ValueError, match="max_length"):
         sweep.main(["--dataset", "no-such-dataset", "--semantic-param", "max_length=0"])
+
+
+def test_the_score_terms_sum_to_the_aligners_scores(load_benchmark):
+    """The per-term ROC-AUC columns read the same three cosines the score adds up."""
+    import numpy as np
+
+    from iadsr_sk.collaborative import CollaborativeEncoder
+    from iadsr_sk.data import Sequences
+    from iadsr_sk.denoising import InterestAligner
+    from iadsr_sk.semantic import SemanticEmbedder
+
+    rng = np.random.default_rng(0)
+    seqs = Sequences.from_lists(
+        [rng.integers(0, 15, size=rng.integers(2, 9)).tolist() for _ in range(30)]
+    )
+    ids = seqs.vocabulary.ids
+    vectors = rng.normal(size=(len(ids), 6)).astype(np.float32)
+    view = SemanticEmbedder(model="precomputed", embeddings=(ids, vectors)).fit_transform(
+        seqs
+    )
+    encoder = CollaborativeEncoder(
+        "gru4rec", hidden_size=8, max_len=8, max_epochs=1, validation=None, random_state=0
+    )
+    interests = encoder.fit(view).transform(view)
+    aligner = InterestAligner(n_epochs=1, random_state=0).fit(interests)
+    terms = load_benchmark("_shared").score_terms(aligner, interests, view)
+    assert list(terms) == [
+        "long_short cos(s^L,h_j)",
+        "short_long cos(h^L,s_j)",
+        "short_short cos(h_j,s_j)",
+    ]
+    assert all(t.shape == (seqs.n_interactions,) for t in terms.values())
+    np.testing.assert_allclose(
+        sum(terms.values()), aligner.transform(interests).scores, rtol=1e-5, atol=1e-5
+    )
