@@ -65,6 +65,13 @@ from _shared import (
     write_results,
 )
 
+#: SemanticEmbedder parameters the sweep sets itself, and from what
+RESERVED_SEMANTIC_PARAMS = {
+    "mode": "--semantic-mode",
+    "cache_dir": "--embedding-cache",
+    "verbose": "always 1",
+}
+
 
 def parse_setting(entry: str) -> dict:
     """``"default"`` -> {}; ``"a=1,b=x"`` -> {"a": 1, "b": "x"} (as ``parse_value``)."""
@@ -122,10 +129,13 @@ def main(argv=None) -> int:
     SequenceDenoiser(removal_rate=args.removal_rate)._validate_params()
     semantic_params = {}
     for item in args.semantic_param:
-        semantic_params.update(parse_setting(item))
-    reserved = sorted({"mode", "cache_dir", "verbose"} & set(semantic_params))
-    if reserved:
-        parser.error(f"--semantic-param: {reserved} are set by the sweep itself")
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            parser.error(f"--semantic-param {item!r}: expected NAME=VALUE")
+        semantic_params[name] = parse_value(value)
+    for name, option in RESERVED_SEMANTIC_PARAMS.items():
+        if name in semantic_params:
+            parser.error(f"--semantic-param {name}: the sweep sets it ({option})")
     unknown = sorted(set(semantic_params) - set(SemanticEmbedder().get_params()))
     if unknown:
         parser.error(f"--semantic-param: SemanticEmbedder has no parameter {unknown}")
