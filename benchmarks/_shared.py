@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
+from iadsr_sk.denoising._aligner import _position_scores
 from iadsr_sk.experiment import cold_item_mask
 
 
@@ -54,23 +54,30 @@ def noisy_training(args):
     return split, train, noise, cold_item_mask(split.train)[train.codes]
 
 
+#: the terms of the full noise score, as named in results tables
+SCORE_TERMS = {
+    "long_short cos(s^L,h_j)": "long_short",
+    "short_long cos(h^L,s_j)": "short_long",
+    "short_short cos(h_j,s_j)": "short_short",
+}
+
+
 @torch.inference_mode()
 def score_terms(aligner, interests, semantic_view) -> dict:
     """The three terms of a fitted ``InterestAligner``'s full score, per position of
-    ``interests.sequences``: ``{name: (n_interactions,) array}``. They sum to its
+    ``interests.sequences``: ``{name: (n_interactions,) array}``, each computed by the
+    aligner's own per-position score with that term alone. They sum to its
     ``transform(interests).scores``."""
     seqs = interests.sequences
     states = aligner.recommender_._position_states(seqs)
-    h_long = np.maximum.reduceat(states, seqs.offsets[:-1], axis=0)
-    rows = torch.as_tensor(seqs.positions()[0])
-    h = torch.as_tensor(states)
-    hl = torch.as_tensor(h_long)[rows]
+    h = torch.as_tensor(states)  # (N, H)
+    h_long = torch.as_tensor(np.maximum.reduceat(states, seqs.offsets[:-1], axis=0))
+    rows = torch.as_tensor(seqs.positions()[0])  # (N,)
     s = aligner.head_.project_short(torch.as_tensor(semantic_view.short_term))
-    sl = aligner.head_.project_long(torch.as_tensor(semantic_view.long_term))[rows]
+    s_long = aligner.head_.project_long(torch.as_tensor(semantic_view.long_term))
     return {
-        "long_short cos(s^L,h_j)": F.cosine_similarity(sl, h, dim=-1).numpy(),
-        "short_long cos(h^L,s_j)": F.cosine_similarity(hl, s, dim=-1).numpy(),
-        "short_short cos(h_j,s_j)": F.cosine_similarity(h, s, dim=-1).numpy(),
+        name: _position_scores(h, h_long, s, s_long, rows, (term,)).numpy()
+        for name, term in SCORE_TERMS.items()
     }
 
 
