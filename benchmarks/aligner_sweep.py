@@ -73,16 +73,23 @@ RESERVED_SEMANTIC_PARAMS = {
 }
 
 
+def parse_assignment(item: str) -> tuple[str, object] | None:
+    """``"a=1"`` -> ``("a", 1)`` (the value as ``parse_value``); None where ``item`` is
+    not ``NAME=VALUE``."""
+    name, eq, value = item.partition("=")
+    return (name, parse_value(value)) if eq and name else None
+
+
 def parse_setting(entry: str) -> dict:
     """``"default"`` -> {}; ``"a=1,b=x"`` -> {"a": 1, "b": "x"} (as ``parse_value``)."""
     if entry == "default":
         return {}
     params = {}
     for item in entry.split(","):
-        name, eq, value = item.partition("=")
-        if not eq or not name:
+        assignment = parse_assignment(item)
+        if assignment is None:
             raise ValueError(f"grid entry {entry!r}: expected NAME=VALUE[,NAME=VALUE...]")
-        params[name] = parse_value(value)
+        params[assignment[0]] = assignment[1]
     return params
 
 
@@ -129,10 +136,10 @@ def main(argv=None) -> int:
     SequenceDenoiser(removal_rate=args.removal_rate)._validate_params()
     semantic_params = {}
     for item in args.semantic_param:
-        name, eq, value = item.partition("=")
-        if not eq or not name:
+        assignment = parse_assignment(item)
+        if assignment is None:
             parser.error(f"--semantic-param {item!r}: expected NAME=VALUE")
-        semantic_params[name] = parse_value(value)
+        semantic_params[assignment[0]] = assignment[1]
     for name, option in RESERVED_SEMANTIC_PARAMS.items():
         if name in semantic_params:
             parser.error(f"--semantic-param {name}: the sweep sets it ({option})")
