@@ -200,6 +200,27 @@ def _retrain(run: DenoisingRun, denoised: Sequences, eval_set):
     return model, time.perf_counter() - started
 
 
+def _check_aligner_params(run: DenoisingRun) -> None:
+    """Refuse, before any training, InterestAligner parameters that are unknown or
+    invalid (the runs of a benchmark share them, so a run without an aligner, such as
+    ``denoiser="random"``, accepts and ignores them)."""
+    from .denoising import InterestAligner
+
+    params = run.aligner_params
+    if not params:
+        return
+    unknown = sorted(set(params) - set(InterestAligner().get_params()))
+    if unknown:
+        raise ValueError(
+            f"aligner_params: unknown InterestAligner parameter"
+            f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"
+        )
+    try:
+        InterestAligner(**params)._validate_params()
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"aligner_params: {error}") from None
+
+
 def _check_denoiser_params(run: DenoisingRun) -> None:
     """Refuse, before any training, SequenceDenoiser parameters that do not apply."""
     from .denoising import SequenceDenoiser
@@ -369,6 +390,7 @@ def run_denoising(
             f"aligner_params may not set {clash}: the run sets them (use "
             "denoiser, align_epochs, device, seed and verbose)"
         )
+    _check_aligner_params(run)
     _check_denoiser_params(run)
     started = time.perf_counter()
     split = leave_one_out_split(seqs, max_len=run.max_len)

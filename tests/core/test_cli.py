@@ -135,17 +135,38 @@ def test_run_faithful_preset(logs, tmp_path):
     assert json.loads(out.read_text())["max_len"] == 4  # an explicit value wins
 
 
-def test_run_passes_aligner_params_and_refuses_the_ones_it_sets(logs):
+def test_run_passes_aligner_params_and_refuses_the_ones_it_sets(logs, monkeypatch):
+    from iadsr_sk import experiment
     from iadsr_sk.data import read_sequences
     from iadsr_sk.experiment import DenoisingRun, run_denoising
 
     seqs = read_sequences(logs)
     base = dict(model="gru4rec", denoiser="collab-only", max_epochs=1, verbose=0)
-    # a bad value reaches the aligner's validation, which names it
-    with pytest.raises(ValueError, match="temperature"):
-        run_denoising(seqs, DenoisingRun(**base, aligner_params={"temperature": -1.0}))
-    with pytest.raises(ValueError, match="n_epochs"):
-        run_denoising(seqs, DenoisingRun(**base, aligner_params={"n_epochs": 2}))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a refused aligner parameter must stop the run before Stage 1")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(experiment, "make_recommender", no_training)
+        # refused before any training, naming the problem
+        refusals = [
+            ({"temperature": -1.0}, "aligner_params: .*temperature"),
+            ({"temprature": 0.5}, "unknown InterestAligner parameter 'temprature'"),
+            ({"n_epochs": 2}, "may not set"),
+        ]
+        for params, message in refusals:
+            with pytest.raises(ValueError, match=message):
+                run_denoising(seqs, DenoisingRun(**base, aligner_params=params))
+        # runs without an aligner share a benchmark's settings and ignore them
+        with pytest.raises(AssertionError, match="before Stage 1"):
+            run_denoising(
+                seqs,
+                DenoisingRun(
+                    **{**base, "denoiser": "random"},
+                    drop_rate=0.1,
+                    aligner_params={"temperature": 0.5},
+                ),
+            )
     result = run_denoising(
         seqs, DenoisingRun(**base, retrain=False, aligner_params={"batch_size": 8})
     )
