@@ -21,6 +21,41 @@ def parse_value(value: str):
     return json.loads(value) if numeric else value
 
 
+def parse_assignment(item: str) -> tuple[str, object] | None:
+    """``"a=1"`` -> ``("a", 1)`` (the value as ``parse_value``); None where ``item`` is
+    not ``NAME=VALUE``."""
+    name, eq, value = item.partition("=")
+    return (name, parse_value(value)) if eq and name else None
+
+
+def parse_params(parser, option: str, items, estimator, reserved=None) -> dict:
+    """The entries of a repeatable ``NAME=VALUE`` option as parameters of the estimator
+    class ``estimator``: ``{name: value}`` (values as ``parse_value``).
+
+    Stops through ``parser.error``, before any data is read, naming ``option`` and the
+    problem: an entry that is not ``NAME=VALUE``, a parameter ``estimator`` does not
+    have, one in ``reserved`` (``{name: what sets it}``), a value ``estimator``'s own
+    validation refuses.
+    """
+    params = {}
+    for item in items:
+        assignment = parse_assignment(item)
+        if assignment is None:
+            parser.error(f"{option} {item!r}: expected NAME=VALUE")
+        params[assignment[0]] = assignment[1]
+    for name, setter in (reserved or {}).items():
+        if name in params:
+            parser.error(f"{option} {name}: the script sets it ({setter})")
+    unknown = sorted(set(params) - set(estimator().get_params()))
+    if unknown:
+        parser.error(f"{option}: {estimator.__name__} has no parameter {unknown}")
+    try:
+        estimator(**params)._validate_params()
+    except (TypeError, ValueError) as error:
+        parser.error(f"{option}: {error}")
+    return params
+
+
 def command_line(script: str, argv=None) -> str:
     """The command that ran ``script`` (a benchmark's ``__file__``), for a results file:
     ``python benchmarks/<name>.py`` and ``argv`` (default: the process's arguments)."""

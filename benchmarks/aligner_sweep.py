@@ -60,7 +60,8 @@ from _shared import (
     command_line,
     cpu_threads,
     noisy_training,
-    parse_value,
+    parse_assignment,
+    parse_params,
     score_terms,
     write_results,
 )
@@ -71,13 +72,6 @@ RESERVED_SEMANTIC_PARAMS = {
     "cache_dir": "--embedding-cache",
     "verbose": "always 1",
 }
-
-
-def parse_assignment(item: str) -> tuple[str, object] | None:
-    """``"a=1"`` -> ``("a", 1)`` (the value as ``parse_value``); None where ``item`` is
-    not ``NAME=VALUE``."""
-    name, eq, value = item.partition("=")
-    return (name, parse_value(value)) if eq and name else None
 
 
 def parse_setting(entry: str) -> dict:
@@ -134,19 +128,13 @@ def main(argv=None) -> int:
             )
         InterestAligner(**params)._validate_params()  # fail before any training
     SequenceDenoiser(removal_rate=args.removal_rate)._validate_params()
-    semantic_params = {}
-    for item in args.semantic_param:
-        assignment = parse_assignment(item)
-        if assignment is None:
-            parser.error(f"--semantic-param {item!r}: expected NAME=VALUE")
-        semantic_params[assignment[0]] = assignment[1]
-    for name, option in RESERVED_SEMANTIC_PARAMS.items():
-        if name in semantic_params:
-            parser.error(f"--semantic-param {name}: the sweep sets it ({option})")
-    unknown = sorted(set(semantic_params) - set(SemanticEmbedder().get_params()))
-    if unknown:
-        parser.error(f"--semantic-param: SemanticEmbedder has no parameter {unknown}")
-    SemanticEmbedder(mode=args.semantic_mode, **semantic_params)._validate_params()
+    semantic_params = parse_params(
+        parser,
+        "--semantic-param",
+        args.semantic_param,
+        SemanticEmbedder,
+        reserved=RESERVED_SEMANTIC_PARAMS,
+    )
     command = command_line(__file__, argv)
     lines: list[str] = []
 

@@ -34,9 +34,10 @@ import numpy as np
 
 from iadsr_sk.cli import _budget
 from iadsr_sk.data import load_dataset
+from iadsr_sk.denoising import InterestAligner, SequenceDenoiser
 from iadsr_sk.experiment import DENOISERS, DenoisingRun, _budget_name, run_denoising
 
-from _shared import parse_value
+from _shared import parse_params
 
 
 def _run_column(records, run, key) -> str:
@@ -373,15 +374,29 @@ def main(argv=None) -> int:
         stream=sys.stderr,
     )
 
-    def params(items):
-        parsed = {}
-        for item in items:
-            name, _, value = item.partition("=")
-            parsed[name] = parse_value(value)
-        return parsed
-
-    aligner_params = params(args.align_param)
-    denoiser_params = params(args.denoise_param)
+    aligner_params = parse_params(
+        parser,
+        "--align-param",
+        args.align_param,
+        InterestAligner,
+        reserved={
+            "variant": "--ablations",
+            "n_epochs": "--align-epochs",
+            "device": "--device",
+            "random_state": "--seeds",
+            "verbose": "always 0",
+        },
+    )
+    denoiser_params = parse_params(
+        parser,
+        "--denoise-param",
+        args.denoise_param,
+        SequenceDenoiser,
+        reserved={
+            "threshold": "--threshold",
+            "removal_rate": "--drop-rate-grid, or an ablation's '@rate' or '@R'",
+        },
+    )
     grid = None if args.drop_rate_grid is None else tuple(args.drop_rate_grid)
     out = Path(args.out + args.tag)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,6 @@ python benchmarks/score_diagnostics.py --dataset ml-100k --backbone gru4rec
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -46,6 +45,7 @@ from _shared import (
     command_line,
     cpu_threads,
     noisy_training,
+    parse_params,
     score_terms,
     write_results,
 )
@@ -95,12 +95,19 @@ def main(argv=None) -> int:
     log = logging.getLogger("score_diagnostics")
     started = time.perf_counter()
 
+    align_params = parse_params(
+        parser,
+        "--align-param",
+        args.align_param,
+        InterestAligner,
+        reserved={
+            "variant": "full, and collab_only for the ablation",
+            "n_epochs": "--align-epochs",
+            "random_state": "--seed",
+        },
+    )
     split, train, noise, cold = noisy_training(args)
     genuine = ~noise
-    align_params = {}
-    for item in args.align_param:
-        name, _, value = item.partition("=")
-        align_params[name] = json.loads(value) if value[:1] in "-0123456789.tf[" else value
     semantic = SemanticEmbedder(
         cache_dir=args.embedding_cache, mode=args.semantic_mode
     ).fit(train)

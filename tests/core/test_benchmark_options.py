@@ -1,0 +1,64 @@
+"""The benchmark scripts read their NAME=VALUE options strictly, before any data is
+read or any model trained."""
+
+import pytest
+
+#: (script, its arguments that name a dataset that does not exist)
+SCRIPTS = {
+    "denoising": ["--datasets", "no-such-dataset"],
+    "score_diagnostics": ["--dataset", "no-such-dataset"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("temperature", "--align-param 'temperature': expected NAME=VALUE"),
+        ("=0.5", "--align-param '=0.5': expected NAME=VALUE"),
+        (
+            "temprature=0.5",
+            "--align-param: InterestAligner has no parameter ['temprature']",
+        ),
+        ("temperature=-1", "--align-param: The 'temperature' parameter"),
+        ("n_epochs=3", "--align-param n_epochs: the script sets it (--align-epochs)"),
+    ],
+)
+def test_bad_aligner_params_are_refused(load_benchmark, capsys, script, entry, message):
+    module = load_benchmark(script)
+    with pytest.raises(SystemExit) as exit_:
+        module.main([*SCRIPTS[script], "--align-param", entry])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("standardize", "--denoise-param 'standardize': expected NAME=VALUE"),
+        ("colour=1", "--denoise-param: SequenceDenoiser has no parameter ['colour']"),
+        ("min_length=-1", "--denoise-param: The 'min_length' parameter"),
+        ("threshold=0.3", "--denoise-param threshold: the script sets it (--threshold)"),
+    ],
+)
+def test_bad_denoiser_params_are_refused(load_benchmark, capsys, entry, message):
+    module = load_benchmark("denoising")
+    with pytest.raises(SystemExit) as exit_:
+        module.main([*SCRIPTS["denoising"], "--denoise-param", entry])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_params_parse_numbers_booleans_and_strings(load_benchmark):
+    import argparse
+
+    from iadsr_sk.denoising import InterestAligner
+
+    shared = load_benchmark("_shared")
+    items = ["temperature=0.5", "batch_size=64", "mixed_precision=false", "device=cpu"]
+    assert shared.parse_params(argparse.ArgumentParser(), "-p", items, InterestAligner) == {
+        "temperature": 0.5,
+        "batch_size": 64,
+        "mixed_precision": False,
+        "device": "cpu",
+    }
