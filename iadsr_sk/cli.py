@@ -20,6 +20,7 @@ from .experiment import (
     PRESETS,
     REPORT_KEYS,
     DenoisingRun,
+    format_share,
     make_recommender,
     run_denoising,
 )
@@ -255,9 +256,65 @@ def _make_model(args):
     return make_recommender(_denoising_run(args))
 
 
+def _noise_cell(row: dict) -> str:
+    """``"20% insert"`` (``"20% insert, popularity"``), or ``-`` without noise."""
+    rate = row.get("noise_rate") or 0
+    if not rate > 0:
+        return "-"
+    cell = f"{100 * rate:g}% {row.get('noise_mode', '?')}"
+    sampling = row.get("noise_sampling", "uniform")
+    return cell if sampling == "uniform" else f"{cell}, {sampling}"
+
+
+def _removed_cell(row: dict) -> str:
+    return format_share(row["removed_fraction"]) if "removed_fraction" in row else "-"
+
+
+def _roc_auc_cell(row: dict) -> str:
+    detection = row.get("noise_detection") or {}
+    return f"{detection['roc_auc']:.3f}" if "roc_auc" in detection else "-"
+
+
+def _test_input_cell(row: dict) -> str:
+    return str(row.get("test_input", "raw")) if row.get("denoiser") else "-"
+
+
+#: columns a table shows only where some row says more in them than the values given
+#: here (a run without a denoiser is tested on raw histories, so "raw" alone says
+#: nothing): (header, before the split (True) or after the metrics, cell, silent)
+_OPTIONAL_COLUMNS = (
+    ("noise", True, _noise_cell, {"-"}),
+    ("test input", True, _test_input_cell, {"-", "raw"}),
+    ("removed", True, _removed_cell, {"-"}),
+    ("roc-auc", False, _roc_auc_cell, {"-"}),
+)
+
+
 def format_table(rows: list[dict], splits=("test",), keys=REPORT_KEYS) -> str:
-    """A plain-text table: one line per result and split, the metrics as columns."""
-    header = ["dataset", "model", "denoiser", "seed", "split", *keys]
+    """A plain-text table: one line per result and split, the metrics as columns.
+
+    Denoising runs add the columns that tell them apart, each only where some row has
+    something to show in it: the injected ``noise``, the ``test input`` (raw or
+    denoised histories), the share of training items ``removed`` and the noise
+    detection ``roc-auc``.
+    """
+    shown = [
+        column
+        for column in _OPTIONAL_COLUMNS
+        if any(column[2](row) not in column[3] for row in rows)
+    ]
+    before = [c for c in shown if c[1]]
+    after = [c for c in shown if not c[1]]
+    header = [
+        "dataset",
+        "model",
+        "denoiser",
+        "seed",
+        *(c[0] for c in before),
+        "split",
+        *keys,
+        *(c[0] for c in after),
+    ]
     lines = [header]
     for row in rows:
         for split in splits:
@@ -268,8 +325,10 @@ def format_table(rows: list[dict], splits=("test",), keys=REPORT_KEYS) -> str:
                     str(row.get("model", "?")),
                     str(row.get("denoiser") or "-"),
                     str(row.get("seed", "-")),
+                    *(c[2](row) for c in before),
                     split,
                     *(f"{metrics[k]:.4f}" if k in metrics else "-" for k in keys),
+                    *(c[2](row) for c in after),
                 ]
             )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

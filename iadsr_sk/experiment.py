@@ -261,6 +261,15 @@ def _budget_name(rate) -> str:
     return "none (no denoising)" if rate == 0 else f"{rate:g}"
 
 
+def format_share(share: float) -> str:
+    """A share as a percentage that never shows a nonzero share as 0:
+    ``0.2 -> "20.0%"``, ``0.00013 -> "0.013%"``, ``0 -> "0.0%"``."""
+    percent = 100 * float(share)
+    if percent == 0 or percent >= 0.1:
+        return f"{percent:.1f}%"
+    return f"{percent:.2g}%" if percent >= 1e-4 else "<0.0001%"
+
+
 def _removal_audit(keep: np.ndarray, noise_mask, cold: np.ndarray) -> dict:
     """What a keep-mask over the training positions removed: the removed share, the
     removal rates of genuine cold and warm items and, where noise was injected, the
@@ -305,10 +314,12 @@ def _search_drop_rate(
         removed = removals.pop("removed_fraction")
         retrain = bool(rate is None or rate > 0)
         logger.info(
-            "budget %s: removed %.1f%% of training items (cold %.1f%%); %s",
+            "budget %s: removed %d of %d training items (%s; cold %s); %s",
             _budget_name(rate),
-            100 * removed,
-            100 * removals["cold_item_removal_rate"],
+            int((~keep).sum()),
+            keep.size,
+            format_share(removed),
+            format_share(removals["cold_item_removal_rate"]),
             f"training {run.model}" if retrain else "the Stage-1 recommender",
         )
         if retrain:
@@ -527,10 +538,12 @@ def run_denoising(
                 cut = denoiser._values(scores)
                 detection["roc_auc_cut"] = float(roc_auc_score(noise_mask, -cut))
     logger.info(
-        "removed %.1f%% of training items (cold %.1f%%, warm %.1f%%)",
-        100 * result["removed_fraction"],
-        100 * result["cold_item_removal_rate"],
-        100 * result["warm_item_removal_rate"],
+        "removed %d of %d training items (%s; cold %s, warm %s)",
+        int((~keep).sum()),
+        keep.size,
+        format_share(result["removed_fraction"]),
+        format_share(result["cold_item_removal_rate"]),
+        format_share(result["warm_item_removal_rate"]),
     )
 
     result.update(

@@ -201,3 +201,61 @@ def test_run_passes_denoiser_params_and_refuses_what_cannot_apply(logs):
     )
     assert result["denoiser_params"] == z
     assert result["removed_fraction"] == pytest.approx(0.25, abs=0.02)
+
+
+def test_report_adds_columns_only_where_a_run_has_something_to_show():
+    from iadsr_sk.cli import format_table
+
+    metrics = {k: 0.1 for k in REPORT_KEYS}
+    plain = {"dataset": "d", "model": "sasrec", "denoiser": None, "seed": 0}
+    plain["test"] = metrics
+    header = format_table([plain]).splitlines()[0].split()
+    assert header == ["dataset", "model", "denoiser", "seed", "split", *REPORT_KEYS]
+
+    denoised = {
+        **plain,
+        "denoiser": "iadsr",
+        "test_input": "raw",
+        "removed_fraction": 0.00013,
+        "noise_rate": 0.0,
+    }
+    header = format_table([plain, denoised]).splitlines()[0].split()
+    # raw test inputs and no noise tell the runs nothing apart: no such columns
+    assert header == [
+        "dataset",
+        "model",
+        "denoiser",
+        "seed",
+        "removed",
+        "split",
+        *REPORT_KEYS,
+    ]
+    noisy = {
+        **denoised,
+        "test_input": "denoised",
+        "removed_fraction": 0.2,
+        "noise_rate": 0.2,
+        "noise_mode": "insert",
+        "noise_sampling": "popularity",
+        "noise_detection": {"roc_auc": 0.8123, "precision": 0.4, "recall": 0.4},
+    }
+    lines = format_table([plain, denoised, noisy]).splitlines()
+    assert lines[0].split() == [
+        "dataset", "model", "denoiser", "seed", "noise", "test", "input", "removed",
+        "split", *REPORT_KEYS, "roc-auc",
+    ]  # fmt: skip
+    cells = [line.split() for line in lines[2:]]
+    assert cells[0][4:8] == ["-", "-", "-", "test"]
+    assert cells[1][4:8] == ["-", "raw", "0.013%", "test"]
+    assert cells[2][4:10] == ["20%", "insert,", "popularity", "denoised", "20.0%", "test"]
+    assert cells[2][-1] == "0.812" and cells[0][-1] == cells[1][-1] == "-"
+
+
+@pytest.mark.parametrize(
+    ("share", "text"),
+    [(0, "0.0%"), (0.2, "20.0%"), (0.001, "0.1%"), (0.00013, "0.013%"), (1e-9, "<0.0001%")],
+)
+def test_shares_never_show_a_nonzero_share_as_zero(share, text):
+    from iadsr_sk.experiment import format_share
+
+    assert format_share(share) == text
