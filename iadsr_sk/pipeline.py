@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sklearn.pipeline import Pipeline
 
-__all__ = ["PIPELINE_PRESETS", "make_iadsr_pipeline"]
+__all__ = ["PIPELINE_PRESETS", "DenoisingPipeline", "make_iadsr_pipeline"]
 
 #: step name -> parameters that a preset sets on that step
 PIPELINE_PRESETS = {
@@ -21,6 +21,47 @@ PIPELINE_PRESETS = {
 }
 
 
+class DenoisingPipeline(Pipeline):
+    """A :class:`~sklearn.pipeline.Pipeline` whose ``score`` follows the held-out
+    protocol when its last step is a recommender.
+
+    A plain ``Pipeline.score`` passes each whole sequence, its held-out last item
+    included, through the transformers, so a denoiser could remove or replace the
+    very item being predicted. Here, as with
+    :func:`~iadsr_sk.metrics.make_ranking_scorer`, only the history before each
+    sequence's last item passes through the earlier steps (the denoiser), and the
+    last step ranks the held-out item against the full catalog: ``score`` is that
+    NDCG@10. ``GridSearchCV`` without a ``scoring`` argument therefore tunes the
+    denoiser against the recommender trained on its output. A last step without
+    ``score_next`` is scored as by ``Pipeline.score``.
+
+    :func:`make_iadsr_pipeline` builds one; everything else is ``Pipeline``'s.
+    """
+
+    def score(self, X, y=None, sample_weight=None, **params):
+        """NDCG@10 of each sequence's last item, predicted from its denoised history.
+
+        ``y``, ``sample_weight`` and ``params`` are for a last step that is not a
+        recommender (passed to ``Pipeline.score``); with a recommender last, they
+        must be left out.
+        """
+        if getattr(self._final_estimator, "score_next", None) is None:
+            return super().score(X, y, sample_weight=sample_weight, **params)
+        given = [
+            name
+            for name, value in (("y", y), ("sample_weight", sample_weight))
+            if value is not None
+        ] + sorted(params)
+        if given:
+            raise TypeError(
+                f"score of a pipeline ending in a recommender takes no {given}: each "
+                "sequence's last item is its target"
+            )
+        from .metrics import make_ranking_scorer
+
+        return make_ranking_scorer("ndcg", 10)(self, X)
+
+
 def make_iadsr_pipeline(
     recommender=None,
     *,
@@ -30,7 +71,7 @@ def make_iadsr_pipeline(
     device: str = "cpu",
     random_state=None,
     verbose: int = 0,
-) -> Pipeline:
+) -> DenoisingPipeline:
     """Build ``semantic -> collaborative -> align -> denoise`` (IADSR) as a Pipeline.
 
     Parameters
@@ -38,8 +79,10 @@ def make_iadsr_pipeline(
     recommender : estimator, optional
         Appended as a last step named ``"recommend"`` (e.g. a
         :class:`~iadsr_sk.SequentialRecommender`); the pipeline's ``score`` is then
-        the recommender's NDCG@10 on the next item, so ``GridSearchCV`` can tune the
-        denoiser against it.
+        the recommender's NDCG@10 on each sequence's last item, predicted from the
+        denoised history before it (see :class:`DenoisingPipeline`), so
+        ``GridSearchCV`` can tune the denoiser against it. The recommender is used
+        as given: set its own ``random_state`` and ``device``.
     preset : {"default", "faithful"}, default="default"
         ``"faithful"`` sets what the released IADSR scripts do where our defaults
         differ: ``semantic__mode="prefix"``, ``collaborative__max_len=31``,
@@ -54,12 +97,13 @@ def make_iadsr_pipeline(
         The language model of the :class:`~iadsr_sk.SemanticEmbedder`.
     device : str, default="cpu"
     random_state : int or None, default=None
-        Passed to every step that has randomness.
+        Passed to the IADSR steps that have randomness (``collaborative`` and
+        ``align``); not to ``recommender``.
     verbose : int, default=0
 
     Returns
     -------
-    Pipeline
+    DenoisingPipeline
 
     Examples
     --------
@@ -94,7 +138,7 @@ def make_iadsr_pipeline(
     ]
     if recommender is not None:
         steps.append(("recommend", recommender))
-    pipe = Pipeline(steps)
+    pipe = DenoisingPipeline(steps)
     pipe.set_params(
         **{
             f"{step}__{name}": value

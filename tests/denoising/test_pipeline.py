@@ -159,3 +159,45 @@ def test_grid_search_on_a_dask_cluster_matches_one_process(tmp_path):
         rtol=1e-5,
         atol=1e-7,
     )
+
+
+def test_denoising_pipeline_scores_only_the_history_through_the_denoiser():
+    """``DenoisingPipeline.score`` is the held-out protocol of make_ranking_scorer: a
+    denoiser that removes half of every history never sees the held-out item."""
+    from sklearn.base import clone
+
+    from iadsr_sk.pipeline import DenoisingPipeline
+
+    seqs, _ = topic_sequences(n_users=60)
+    pipe = DenoisingPipeline(make_pipeline(with_recommender=True).steps)
+    pipe.set_params(denoise__removal_rate=0.5)
+    pipe.fit(seqs)
+    denoised = pipe[:-1].transform(seqs).to_lists()
+    changed = sum(a[-1] != b[-1] for a, b in zip(seqs.to_lists(), denoised, strict=True))
+    assert changed > 0  # a whole-sequence transform would move these targets
+    assert pipe.score(seqs) == make_ranking_scorer("ndcg", 10)(pipe, seqs)
+    with pytest.raises(TypeError, match="takes no \\['y'\\]"):
+        pipe.score(seqs, [1] * len(seqs))
+    assert type(clone(pipe)) is DenoisingPipeline
+    # GridSearchCV without scoring uses that score
+    grid = {"denoise__removal_rate": [0.2, 0.5]}
+    cv = UserKFold(2, random_state=0)
+    default = GridSearchCV(clone(pipe), grid, cv=cv).fit(seqs)
+    explicit = GridSearchCV(
+        clone(pipe), grid, cv=cv, scoring=make_ranking_scorer("ndcg", 10)
+    ).fit(seqs)
+    np.testing.assert_array_equal(
+        default.cv_results_["mean_test_score"], explicit.cv_results_["mean_test_score"]
+    )
+
+
+def test_make_iadsr_pipeline_builds_a_denoising_pipeline():
+    from iadsr_sk import DenoisingPipeline, make_iadsr_pipeline
+
+    recommender = SequentialRecommender("gru4rec")
+    pipe = make_iadsr_pipeline(recommender, random_state=3)
+    assert isinstance(pipe, DenoisingPipeline)
+    assert pipe.get_params()["align__random_state"] == 3
+    # the recommender is used as given
+    assert pipe.named_steps["recommend"] is recommender
+    assert recommender.random_state is None
