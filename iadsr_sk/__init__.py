@@ -31,7 +31,6 @@ _EXPORTS = {
     "SequenceDenoiser": "iadsr_sk.denoising",
     "RandomDropper": "iadsr_sk.denoising",
     "make_iadsr_pipeline": "iadsr_sk.pipeline",
-    "DenoisingPipeline": "iadsr_sk.pipeline",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -192,7 +192,8 @@ def test_denoising_pipeline_scores_only_the_history_through_the_denoiser():
 
 
 def test_make_iadsr_pipeline_builds_a_denoising_pipeline():
-    from iadsr_sk import DenoisingPipeline, make_iadsr_pipeline
+    from iadsr_sk import make_iadsr_pipeline
+    from iadsr_sk.pipeline import DenoisingPipeline
 
     recommender = SequentialRecommender("gru4rec")
     pipe = make_iadsr_pipeline(recommender, random_state=3)
