@@ -15,6 +15,26 @@ __all__ = ["ItemCatalog"]
 _FIELD = re.compile(r"{(\w+)}")
 
 
+def is_missing_text(value) -> bool:
+    """Whether a text value stands for "no text": ``None``, NaN, pandas' NA or NaT.
+
+    Tables mark missing text with NaN (a pandas string column) or ``pandas.NA``; they
+    must count as missing, not be embedded as the word ``"nan"``. pandas is recognised
+    by the value's type, so this never imports it.
+    """
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return bool(np.isnat(value))
+    kind = type(value)
+    return kind.__module__.partition(".")[0] == "pandas" and kind.__name__ in (
+        "NAType",
+        "NaTType",
+    )
+
+
 class ItemCatalog:
     """Text fields of items, keyed by the user's item ids.
 
@@ -23,7 +43,8 @@ class ItemCatalog:
     item_ids : sequence of int or str
         One id per row. Duplicates are an error.
     fields : mapping of str to sequence of (str or None)
-        Column name -> one value per item (``None`` or ``""`` = missing).
+        Column name -> one value per item (``None``, ``""``, NaN, ``pandas.NA`` or
+        ``pandas.NaT`` = missing).
     text_template : str, default="{title}"
         :meth:`str.format` template over the field names giving an item's text,
         e.g. ``"{title} ({year}). Genres: {genres}"``. A field that is missing for an
@@ -56,7 +77,10 @@ class ItemCatalog:
                 raise ValueError(
                     f"catalog field {name!r} has {len(values)} values for {ids.size} items"
                 )
-            self.fields[name] = [None if v is None or v == "" else str(v) for v in values]
+            self.fields[name] = [
+                None if is_missing_text(v) or (isinstance(v, str) and not v) else str(v)
+                for v in values
+            ]
         self.text_template = text_template
         self._check_template(text_template)
         self._index = ItemVocabulary(ids) if ids.size else None

@@ -121,6 +121,16 @@ def _precomputed_table(embeddings) -> tuple[np.ndarray, np.ndarray]:
             f"embeddings contain NaN or inf in {int(bad.sum())} row(s) (item ids {shown}"
             f"{' ...' if bad.sum() > 5 else ''})"
         )
+    # the vectors are stored as float32: a finite value beyond its range would become
+    # inf there (or, normalised in float64, overflow the norm into a zero vector)
+    with np.errstate(over="ignore"):
+        bad = ~np.isfinite(vectors.astype(np.float32)).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"embeddings are not finite in float32 in {int(bad.sum())} row(s) (item ids "
+            f"{_shown_ids(ids[bad])}): values beyond +-{np.finfo(np.float32).max:.3g} "
+            "overflow to inf; rescale the vectors"
+        )
     return ids, vectors
 
 
@@ -184,7 +194,8 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     item_text : dict or ItemCatalog, default=None
         Item text as ``{item_id: text}`` or a catalog. When given it is used instead
         of the catalog ``X`` carries; it is needed when ``X`` has no catalog (e.g. a
-        list of item-id lists).
+        list of item-id lists). A text that is ``None``, empty, NaN, ``pandas.NA`` or
+        ``pandas.NaT`` is missing (see ``missing_text``).
     missing_text : {"placeholder", "zero"}, default="placeholder"
         Items without text: embed ``placeholder_text`` for them, or give them a zero
         vector (then they count in no mean and are skipped in joined prefixes).
@@ -505,7 +516,8 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         elif isinstance(self.item_text, Mapping):
             catalog = ItemCatalog(
                 list(self.item_text.keys()),
-                {"text": [None if v is None else str(v) for v in self.item_text.values()]},
+                # the catalog reads None, NaN and pandas' NA as missing text
+                {"text": list(self.item_text.values())},
                 "{text}",
             )
         else:

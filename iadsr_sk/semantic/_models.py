@@ -619,7 +619,9 @@ class TextEncoder:
         """Vectors ``(len(texts), hidden)`` float32 of ``texts``, in their order.
 
         Texts are tokenised once, then run longest first in batches of ``batch_size``
-        texts of similar token length, each padded only to its own longest text.
+        texts of similar token length, each padded only to its own longest text. A
+        text that gives no tokens (an empty text, with a tokenizer that adds no special
+        tokens) raises :class:`ValueError` before any model call.
 
         With ``on_chunk``, every ``chunk_size`` texts (the last chunk may be smaller)
         are checked for NaN and inf, then handed over as ``on_chunk(index, vectors)``
@@ -632,6 +634,7 @@ class TextEncoder:
         ids = self.tokenize(
             texts, prompt=prompt, max_length=max_length, truncation_side=truncation_side
         )
+        self._check_not_empty(texts, ids)
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         order = np.argsort(-lengths, kind="stable")
         if on_chunk is None or chunk_size is None:
@@ -679,6 +682,20 @@ class TextEncoder:
             if bar is not None:
                 bar.close()
         return output
+
+    @staticmethod
+    def _check_not_empty(texts: list[str], ids: list[list[int]]) -> None:
+        # a tokenizer that adds no special tokens (GPT-2 style decoders) turns an empty
+        # text into no tokens at all: there is no hidden state to pool
+        empty = [i for i, row in enumerate(ids) if not row]
+        if empty:
+            shown = ", ".join(repr(texts[i][:80]) for i in empty[:5])
+            raise ValueError(
+                f"{len(empty)} of {len(texts)} texts give no tokens ({shown}"
+                f"{' ...' if len(empty) > 5 else ''}): this model's tokenizer adds no "
+                "special tokens, so an empty text has nothing to embed; leave empty "
+                "texts out, or give a prompt with words around {text}"
+            )
 
     @staticmethod
     def _check_finite(texts: list[str], index: np.ndarray, vectors: np.ndarray) -> None:
