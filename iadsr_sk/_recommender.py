@@ -104,7 +104,12 @@ class BaseRecommender(VersionedPickleMixin, BaseEstimator):
         return result["ndcg@10"]
 
     def evaluate(self, inputs, targets, *, ks=(5, 10, 20), exclude_seen=False) -> dict:
-        """Full-ranking HR/NDCG/MRR@K of ``targets`` (item codes) given ``inputs``."""
+        """Full-ranking HR/NDCG/MRR@K of ``targets`` (item codes) given ``inputs``.
+
+        ``targets`` are integer codes of ``vocabulary_`` (``vocabulary_.encode(ids)``
+        turns item ids into codes); floats, booleans and strings raise
+        :class:`TypeError`, codes outside the catalog :class:`ValueError`.
+        """
         seqs = self._validate_histories(inputs)
         return evaluate_next_item(
             self._score_codes,

@@ -58,6 +58,19 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _seed(value: str) -> int:
+    """A --seed: numpy's seeds (and so every estimator's random_state) are 32-bit."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+    if not 0 <= number < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 0 to {2**32 - 1}, got {number}"
+        )
+    return number
+
+
 def _rate(value: str) -> float:
     try:
         number = float(value)
@@ -127,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FLOOR_MODELS + NEURAL_MODELS,
         help="recommender (default: markov)",
     )
-    run.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    run.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     run.add_argument(
         "--max-len",
         type=_positive_int,
@@ -464,6 +477,14 @@ def _run_denoising(args, name: str, seqs, started: float) -> dict:
         raise ValueError(
             f"--denoiser/--noise-rate need a neural recommender (--model one of "
             f"{', '.join(NEURAL_MODELS)}); {args.model!r} has no hidden states"
+        )
+    variant = DENOISERS.get(args.denoiser)
+    if variant not in (None, "collab_only") and seqs.catalog is None:
+        # said here in the CLI's words: the embedder's own error names item_text=
+        raise ValueError(
+            f"--denoiser {args.denoiser} needs item texts for its semantic view, and "
+            f"{name} carries none: pass --item-text FILE (item<TAB>text lines), a "
+            "RecBole dataset with its .item file, or --denoiser collab-only"
         )
     run = _denoising_run(args)
     result = {"dataset": name, **run_denoising(seqs, run)}

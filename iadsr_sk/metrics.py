@@ -1,7 +1,8 @@
 """Full-ranking next-item metrics (HR@K, NDCG@K, MRR@K) and scikit-learn scorers.
 
 Every metric ranks the target item against the **whole catalog** (no sampled
-negatives). Ranks are 0-based: rank 0 means the target scored highest.
+negatives). Ranks are 0-based: rank 0 means the target scored highest; the metrics
+refuse ranks that are not whole numbers >= 0.
 
 Tie policy
 ----------
@@ -13,6 +14,7 @@ deterministic; sorting-based top-k evaluation (as in RecBole) falls somewhere be
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -39,6 +41,71 @@ def _check_k(k) -> int:
     if k <= 0:
         raise ValueError(f"K must be >= 1, got {k}")
     return int(k)
+
+
+def _target_codes(targets, n_rows: int) -> np.ndarray:
+    """Targets as ``int64`` item codes, one per row; wrong shapes and types raise.
+
+    The type rules of item ids: booleans, floats (even integral ones) and strings are
+    refused rather than cast, so ``1.5`` or ``True`` never silently means item code 1.
+    """
+    if targets is None or np.ndim(targets) == 0:
+        raise TypeError(
+            f"targets must be a list or array of item codes, got {type(targets).__name__}"
+        )
+    values = np.asarray(targets)
+    if values.shape != (n_rows,):
+        raise ValueError(f"targets has shape {values.shape}, expected ({n_rows},)")
+    kind = values.dtype.kind
+    if not values.size:
+        return np.zeros(0, dtype=np.int64)
+    # numpy casts a list's True to 1 when the other values are integers: look at the
+    # elements of a list (or an object array), not only at the dtype
+    elements = targets if isinstance(targets, (list, tuple)) else ()
+    if kind == "O":
+        elements = values
+    if kind == "b" or any(isinstance(value, (bool, np.bool_)) for value in elements):
+        raise TypeError("targets must be integer item codes, got booleans")
+    if kind == "O" and all(isinstance(value, numbers.Integral) for value in values):
+        values = values.astype(np.int64)
+        kind = "i"
+    if kind in "fc":
+        raise TypeError(
+            f"targets must be integer item codes, got floats (dtype {values.dtype}); "
+            "convert integral floats with .astype(int) first"
+        )
+    if kind in "US":
+        raise TypeError(
+            "targets must be integer item codes, got strings; turn item ids into "
+            "codes with the model's vocabulary_.encode(...)"
+        )
+    if kind not in "iu":
+        raise TypeError(f"targets must be integer item codes, got dtype {values.dtype}")
+    if kind == "u" and values.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"target codes must fit in int64, got {values.max()}")
+    return values.astype(np.int64, copy=False)
+
+
+def _check_ranks(ranks) -> np.ndarray:
+    """0-based ranks as an array; anything but whole numbers >= 0 raises."""
+    ranks = np.asarray(ranks)
+    if ranks.dtype.kind == "f" and ranks.size:
+        if not np.isfinite(ranks).all():
+            raise ValueError("ranks contain NaN or inf")
+        fractional = ranks[ranks != np.round(ranks)]
+        if fractional.size:
+            raise ValueError(
+                f"ranks must be whole numbers, got {fractional.size} that are not "
+                f"(e.g. {fractional.flat[0].item()!r})"
+            )
+    elif ranks.dtype.kind not in "iuf":
+        raise TypeError(f"ranks must be integers, got dtype {ranks.dtype}")
+    if ranks.size and ranks.min() < 0:
+        raise ValueError(
+            f"ranks are 0-based and must be >= 0, got {ranks.min().item()!r} (rank 0 = the "
+            "target scored highest)"
+        )
+    return ranks
 
 
 def _to_numpy(scores) -> np.ndarray:
@@ -78,9 +145,7 @@ def target_ranks(
     if scores.ndim != 2:
         raise ValueError(f"scores must be 2-d (rows, items), got shape {scores.shape}")
     n_rows, n_items = scores.shape
-    targets = np.asarray(targets)
-    if targets.shape != (n_rows,):
-        raise ValueError(f"targets has shape {targets.shape}, expected ({n_rows},)")
+    targets = _target_codes(targets, n_rows)
     if targets.size and (targets.min() < 0 or targets.max() >= n_items):
         raise ValueError(f"target codes must lie in [0, {n_items})")
     if np.isnan(scores).any():
@@ -103,14 +168,14 @@ def target_ranks(
 def hit_rate_at_k(ranks, k: int) -> float:
     """Share of rows whose target ranks in the top ``k``."""
     k = _check_k(k)
-    ranks = np.asarray(ranks)
+    ranks = _check_ranks(ranks)
     return float(np.mean(ranks < k)) if ranks.size else float("nan")
 
 
 def ndcg_at_k(ranks, k: int) -> float:
     """Mean of ``1 / log2(rank + 2)`` over rows whose target ranks in the top ``k``."""
     k = _check_k(k)
-    ranks = np.asarray(ranks)
+    ranks = _check_ranks(ranks)
     if not ranks.size:
         return float("nan")
     gain = np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0)
@@ -120,7 +185,7 @@ def ndcg_at_k(ranks, k: int) -> float:
 def mrr_at_k(ranks, k: int) -> float:
     """Mean reciprocal rank, counting 0 beyond the top ``k``."""
     k = _check_k(k)
-    ranks = np.asarray(ranks)
+    ranks = _check_ranks(ranks)
     if not ranks.size:
         return float("nan")
     return float(np.where(ranks < k, 1.0 / (ranks + 1.0), 0.0).mean())
@@ -184,9 +249,9 @@ def evaluate_next_item(
         raise TypeError("batch_size must be an integer")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    targets = np.asarray(targets, dtype=np.int64)
-    if targets.shape != (len(inputs),):
-        raise ValueError(f"{targets.size} targets for {len(inputs)} histories")
+    if np.ndim(targets) == 1 and np.shape(targets)[0] != len(inputs):
+        raise ValueError(f"{np.shape(targets)[0]} targets for {len(inputs)} histories")
+    targets = _target_codes(targets, len(inputs))
     ranks = np.empty(len(inputs), dtype=np.int64)
     starts = range(0, len(inputs), batch_size)
     if verbose and len(starts) > 1:

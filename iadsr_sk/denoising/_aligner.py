@@ -24,7 +24,7 @@ from .._base import (
 )
 from .._persistence import VersionedPickleMixin
 from ..collaborative._recommender import cell_positions, make_windows, window_cells
-from ..data._sequences import Sequences
+from ..data._sequences import Sequences, as_sequences
 from ..nn._alignment import (
     AlignmentHead,
     gumbel_sigmoid_mask,
@@ -132,6 +132,8 @@ class InterestAligner(
         The jointly trained backbone (a copy of the encoder's; the encoder is unchanged).
     head_ : AlignmentHead
         ``project_short`` (W1), ``project_long`` (W2) and ``decoder``.
+    vocabulary_ : ItemVocabulary
+        The items seen in ``fit``; ``transform`` takes sequences over them only.
     semantic_dim_ : int
         Width of the semantic vectors, read from the embedder's output.
     history_ : list of dict
@@ -404,7 +406,10 @@ class InterestAligner(
     # ---------------------------------------------------------------- transform
     @torch.inference_mode()
     def _score(self, X) -> NoiseScores:
-        seqs = X.sequences
+        # the backbone indexes its item embeddings by code: sequences encoded with
+        # another vocabulary are re-encoded with the fitted one (unknown items raise
+        # KeyError naming them), never read as codes of the wrong items
+        seqs = as_sequences(X.sequences, vocabulary=self.vocabulary_, what="X.sequences")
         terms, uses_semantics, _, _ = VARIANTS[self.variant]
         sem_short_np, sem_long_np = self._semantic_arrays(X, seqs)
         if uses_semantics and sem_short_np is None:
@@ -443,7 +448,11 @@ class InterestAligner(
         )
 
     def transform(self, X) -> NoiseScores:
-        """Per-position noise scores of ``X``'s sequences (no refit for new users)."""
+        """Per-position noise scores of ``X``'s sequences (no refit for new users).
+
+        Their items must be in ``vocabulary_`` (any subset of it); an unknown item
+        raises :class:`KeyError` naming it.
+        """
         check_is_fitted(self, "module_")
         return self._score(_collaborative_part(X))
 

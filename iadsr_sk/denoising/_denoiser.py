@@ -52,13 +52,34 @@ class NoiseScores:
 
 
 def _scores_of(X) -> NoiseScores:
-    if isinstance(X, NoiseScores):
-        return X
-    raise TypeError(
-        "SequenceDenoiser expects the output of InterestAligner.transform (NoiseScores); "
-        f"got {type(X).__name__}. Use it as the step after an InterestAligner in a "
-        "Pipeline, or call aligner.transform(...) first."
-    )
+    if not isinstance(X, NoiseScores):
+        raise TypeError(
+            "SequenceDenoiser expects the output of InterestAligner.transform "
+            f"(NoiseScores); got {type(X).__name__}. Use it as the step after an "
+            "InterestAligner in a Pipeline, or call aligner.transform(...) first."
+        )
+    if not isinstance(X.sequences, Sequences):
+        raise TypeError(
+            f"NoiseScores.sequences must be a Sequences, got {type(X.sequences).__name__}"
+        )
+    n_sequences = len(X.sequences)
+    similarity = np.asarray(X.user_similarity)
+    if similarity.shape != (n_sequences,):
+        raise ValueError(
+            f"NoiseScores.user_similarity has shape {similarity.shape}, expected one "
+            f"value per sequence ({n_sequences},)"
+        )
+    temperature = X.temperature
+    # a negative temperature would reverse the keep rule, 0 or NaN break it
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, numbers.Real)
+        or not (0 < temperature < np.inf)
+    ):
+        raise ValueError(
+            f"NoiseScores.temperature must be a finite number > 0, got {temperature!r}"
+        )
+    return X
 
 
 class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
@@ -236,9 +257,19 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
                 )
 
     def _standardized(self, scores) -> np.ndarray:
+        values = np.asarray(scores.scores, dtype=np.float64)
+        # the keep rule orders +-inf like any score, but a quantile cutoff, a
+        # per-sequence standardisation and item means turn them into NaN
+        if np.isnan(values).any():
+            raise ValueError("noise scores contain NaN")
+        if np.isinf(values).any():
+            raise ValueError(
+                f"noise scores contain inf ({int(np.isinf(values).sum())} of "
+                f"{values.size}); removal_rate needs finite scores"
+            )
         if self.standardize:
-            return standardize_within_sequences(scores.sequences, scores.scores)
-        return np.asarray(scores.scores, dtype=np.float64)
+            return standardize_within_sequences(scores.sequences, values)
+        return values
 
     def _values(self, scores) -> np.ndarray:
         """The scores the removal budget cuts: raw or standardised per sequence,

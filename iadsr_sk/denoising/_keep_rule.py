@@ -40,12 +40,19 @@ def keep_mask_from_scores(
         )
     if np.isnan(scores).any():
         raise ValueError("noise scores contain NaN")
+    if not 0 < temperature < np.inf:  # also refuses NaN
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     prob = 1.0 / (1.0 + np.exp(-scores / temperature))
     keep = prob > threshold
     rows, within = seqs.positions()
     lengths = seqs.lengths
     if user_similarity is not None:
-        gated_out = np.asarray(user_similarity) < user_gate  # (n_sequences,)
+        user_similarity = np.asarray(user_similarity)
+        if user_similarity.shape != (len(seqs),):
+            raise ValueError(
+                f"{user_similarity.size} user similarities for {len(seqs)} sequences"
+            )
+        gated_out = user_similarity < user_gate  # (n_sequences,)
         keep |= gated_out[rows]
     if keep_last:
         keep |= within == lengths[rows] - 1
