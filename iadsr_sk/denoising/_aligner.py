@@ -119,8 +119,9 @@ class InterestAligner(
     batch_size : int, default=256
     learning_rate : float, default=1e-3
     max_len : int or None, default=None
-        Window length; ``None`` takes the encoder's.
-    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+        Length of the training windows, at most the encoder's ``max_len``; ``None``
+        takes the encoder's. Scores (``transform``) always read the encoder's window.
+    device : {"cpu", "cuda", "auto"}, str or torch.device, default="cpu"
     mixed_precision : bool, default=False
         bf16 autocast during training (GPU).
     random_state : int or None, default=None
@@ -157,7 +158,7 @@ class InterestAligner(
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_len": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "device": [str],
+        "device": [str, torch.device],
         "mixed_precision": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -253,7 +254,13 @@ class InterestAligner(
         recommender = copy.deepcopy(encoder.recommender_)
         recommender.device_ = self.device_
         module = recommender.module_.to(self.device_)
-        self.max_len_ = int(recommender.max_len)
+        if self.max_len is not None and self.max_len > recommender.max_len:
+            raise ValueError(
+                f"max_len={self.max_len} is longer than the encoder's window "
+                f"({recommender.max_len} items), which its backbone was built for; "
+                "use at most that, or None"
+            )
+        self.max_len_ = int(recommender.max_len if self.max_len is None else self.max_len)
         self.semantic_dim_ = int(sem_short_np.shape[1]) if sem_short_np is not None else 0
         self.terms_ = terms
         sem_short = sem_long = None

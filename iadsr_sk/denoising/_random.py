@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from .._base import seed_from_random_state
 from .._persistence import VersionedPickleMixin
 from ..data._sequences import Sequences, as_sequences
 from ._keep_rule import keep_mask_from_scores
@@ -29,8 +30,10 @@ class RandomDropper(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     rate : float in [0, 1), default=0.1
     min_length : int, default=1
     random_state : int, RandomState or None, default=None
-        ``transform`` of the same input with the same ``random_state`` gives the
-        same output.
+        With an int, ``transform`` of the same input gives the same output on every
+        call. A ``RandomState`` is drawn from at every call (``fit`` included), so
+        two droppers given ``RandomState(0)`` give the same outputs in the same
+        order of calls; ``None`` draws fresh randomness each time.
 
     Attributes
     ----------
@@ -50,10 +53,12 @@ class RandomDropper(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def _keep(self, seqs: Sequences) -> np.ndarray:
-        seed = (
-            self.random_state if isinstance(self.random_state, numbers.Integral) else None
-        )
-        rng = np.random.default_rng(seed)
+        if isinstance(self.random_state, numbers.Integral):
+            rng = np.random.default_rng(self.random_state)
+        elif self.random_state is None:
+            rng = np.random.default_rng()
+        else:  # a RandomState: draw this call's seed from it
+            rng = np.random.default_rng(seed_from_random_state(self.random_state))
         draws = rng.random(seqs.n_interactions)
         # scores > 0 keep, so that the shared keep rule applies min_length the same way
         scores = np.where(draws >= self.rate, 1.0, -1.0) + 1e-3 * draws

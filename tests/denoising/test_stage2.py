@@ -142,6 +142,37 @@ def test_random_dropper_matches_rate_and_is_seeded():
     assert isinstance(out, list) and len(out) == 200 and all(len(r) >= 1 for r in out)
 
 
+def test_random_dropper_draws_from_a_random_state():
+    rows = [list(range(20)) for _ in range(30)]
+    outputs = []
+    for _ in range(2):
+        dropper = RandomDropper(rate=0.3, random_state=np.random.RandomState(0))
+        dropper.fit(rows)
+        outputs.append([dropper.transform(rows), dropper.transform(rows)])
+    # the same calls on the same state give the same outputs; each call draws anew
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] != outputs[0][1]
+
+
+def test_aligner_trains_on_windows_of_its_own_max_len(topic_data):
+    import torch
+
+    X, _ = topic_data
+    encoder_len = X.encoder.recommender_.max_len
+    full = InterestAligner(n_epochs=1, random_state=0).fit(X)
+    short = InterestAligner(n_epochs=1, random_state=0, max_len=3).fit(X)
+    assert (full.max_len_, short.max_len_) == (encoder_len, 3)
+    assert not np.allclose(full.transform(X).scores, short.transform(X).scores)
+    with pytest.raises(
+        ValueError, match=f"longer than the encoder's window \\({encoder_len}"
+    ):
+        InterestAligner(n_epochs=1, max_len=encoder_len + 1).fit(X)
+    on_device = InterestAligner(n_epochs=1, random_state=0, device=torch.device("cpu"))
+    np.testing.assert_array_equal(
+        on_device.fit(X).transform(X).scores, full.transform(X).scores
+    )
+
+
 def _scores(rows, values):
     seqs = Sequences.from_lists(rows)
     return NoiseScores(
