@@ -11,12 +11,18 @@ files): if every token is an integer (``"42"``, ``"-3"``) the ids are ``int64``,
 otherwise they are strings. Tokens that only differ by their spelling as integers
 (``"7"`` and ``"007"``) keep the ids as strings, so two distinct items never merge. The
 ids of the item text (catalog) are converted with the same rule, jointly with the
-interactions, so that both always use the same kind of id.
+interactions, so that both always use the same kind of id. Ids that already have a
+type (JSON values, table columns, ``item_text`` keys) follow it; a mix of integers and
+strings gives strings, but an integer and a string of the same spelling (``1`` and
+``"1"``) are refused, as are integers outside ``int64``: neither is ever merged or
+wrapped.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import numbers
 import os
 import re
 from collections.abc import Mapping
@@ -24,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._catalog import ItemCatalog
+from ._catalog import ItemCatalog, is_missing_text
 from ._sequences import Sequences
 from ._vocabulary import ItemVocabulary
 
@@ -183,11 +189,40 @@ def _assemble(
     )
 
 
-def _ids_from_python(values: list) -> np.ndarray:
-    """Item or user ids given as Python ints / strings, as an int64 or unicode array."""
+def _merging_pair(values: list) -> tuple | None:
+    """An integer and a string of ``values`` with the same spelling, or ``None``.
+
+    ``1`` and ``"1"`` would become one id once integers are written as strings.
+    """
+    spelled = {str(v): v for v in values if not isinstance(v, str)}
+    if not spelled:
+        return None
+    return next(
+        ((spelled[v], v) for v in values if isinstance(v, str) and v in spelled), None
+    )
+
+
+def _ids_from_python(values: list, what: str = "item ids") -> np.ndarray:
+    """Item or user ids given as Python ints / strings, as an int64 or unicode array.
+
+    Integers (all in int64) stay integers; otherwise every id is written as a string,
+    which must not merge two ids: an integer and a string of the same spelling
+    (``1`` and ``"1"``) raise, and so does a string with a NUL character (numpy strings
+    drop trailing NULs).
+    """
     if all(type(v) is int and _INT64_MIN <= v <= _INT64_MAX for v in values):
         return np.asarray(values, dtype=np.int64) if values else np.zeros(0, np.int64)
-    return np.asarray([str(v) for v in values], dtype=str)
+    pair = _merging_pair(values)
+    if pair is not None:
+        raise ValueError(
+            f"{what} hold the integer {pair[0]!r} and the string {pair[1]!r}, which "
+            "would merge into one id; use one type for every id"
+        )
+    tokens = [str(v) for v in values]
+    with_nul = next((t for t in tokens if "\x00" in t), None)
+    if with_nul is not None:
+        raise ValueError(f"{what} may not contain NUL characters, got {with_nul!r}")
+    return np.asarray(tokens, dtype=str)
 
 
 def _item_text_source(item_text) -> tuple[np.ndarray, dict, str]:
@@ -204,12 +239,15 @@ def _item_text_source(item_text) -> tuple[np.ndarray, dict, str]:
                     f"item_text keys must be item ids (int or str), got {key!r}"
                 )
         for key, value in item_text.items():
-            if value is not None and not isinstance(value, str):
+            if not is_missing_text(value) and not isinstance(value, str):
                 raise ValueError(
-                    f"item_text values must be strings or None, got "
+                    f"item_text values must be strings or missing (None, NaN), got "
                     f"{type(value).__name__} for item {key!r}"
                 )
-        ids = _ids_from_python([int(k) if isinstance(k, np.integer) else k for k in keys])
+        ids = _ids_from_python(
+            [int(k) if isinstance(k, np.integer) else k for k in keys],
+            what="item_text keys",
+        )
         return ids, {"title": list(item_text.values())}, "{title}"
     if isinstance(item_text, (str, os.PathLike)):
         tokens, texts = _read_item_text_tokens(item_text)
@@ -280,6 +318,9 @@ def read_item_text_tsv(path: str | os.PathLike) -> ItemCatalog:
 # ------------------------------------------------------------------------- tables
 def _column(data, name: str) -> np.ndarray:
     values = data[name]
+    if getattr(getattr(values, "dtype", None), "tz", None) is not None:
+        # pandas timezone-aware datetimes: the same instants as naive UTC datetimes
+        values = getattr(values, "dt", values).tz_convert(None)
     to_numpy = getattr(values, "to_numpy", None)
     return np.asarray(to_numpy() if to_numpy is not None else values).reshape(-1)
 
@@ -296,6 +337,11 @@ def _is_missing(value) -> bool:
 def _item_column(values: np.ndarray, name: str) -> np.ndarray:
     """Item ids of a table column as int64 or unicode (shared rule), or a clear error."""
     kind = values.dtype.kind
+    if kind == "u" and values.size and values.max() > _INT64_MAX:
+        row = int(np.flatnonzero(values > _INT64_MAX)[0])
+        raise ValueError(
+            f"column {name!r} row {row}: item id {values[row]} does not fit in int64"
+        )
     if kind in "iu":
         return values.astype(np.int64)
     if kind == "b":
@@ -306,6 +352,13 @@ def _item_column(values: np.ndarray, name: str) -> np.ndarray:
             raise ValueError(f"column {name!r} has a missing item id at row {bad[0]}")
         if np.any(values != np.round(values)):
             raise ValueError(f"column {name!r} holds non-integral floats, not item ids")
+        outside = np.flatnonzero((values >= 2.0**63) | (values < -(2.0**63)))
+        if outside.size:  # astype(np.int64) would wrap them
+            row = int(outside[0])
+            raise ValueError(
+                f"column {name!r} row {row}: item id {values[row].item()!r} does not "
+                "fit in int64"
+            )
         return values.astype(np.int64)
     if kind == "U":
         return _unify_ids(values)[0]
@@ -313,12 +366,22 @@ def _item_column(values: np.ndarray, name: str) -> np.ndarray:
     for row, value in enumerate(as_list):
         if _is_missing(value):
             raise ValueError(f"column {name!r} has a missing item id at row {row}")
-        if isinstance(value, (bool, float, np.floating)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (numbers.Integral, str)
+        ):
             raise ValueError(
                 f"column {name!r} row {row}: item ids must be integers or strings, "
                 f"got {value!r}"
             )
-    return _unify_ids(_ids_from_python(as_list))[0]
+    pair = _merging_pair(as_list)
+    if pair is not None:
+        raise ValueError(
+            f"column {name!r} holds the integer item id {pair[0]!r} (row "
+            f"{as_list.index(pair[0])}) and the string {pair[1]!r} (row "
+            f"{as_list.index(pair[1])}), which would merge into one id; use one type "
+            "for every id"
+        )
+    return _unify_ids(_ids_from_python(as_list, what=f"column {name!r}"))[0]
 
 
 def _user_codes_any(values: np.ndarray, name: str):
@@ -365,6 +428,12 @@ def _time_column(values: np.ndarray, name: str) -> np.ndarray:
         if _is_missing(value):
             out[row] = np.nan
             continue
+        if isinstance(value, datetime.datetime):
+            # naive datetimes count as UTC, as datetime64 columns do
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.timezone.utc)
+            out[row] = value.timestamp()
+            continue
         try:
             out[row] = float(value)
         except (TypeError, ValueError):
@@ -391,7 +460,8 @@ def read_interactions(
     user_col, item_col : str, default="user_id", "item_id"
         Columns of the user and item ids.
     time_col : str or None, default="timestamp"
-        Column of the interaction times (numbers or datetimes). Each user's items are
+        Column of the interaction times: numbers, or datetimes (as seconds since the
+        epoch; naive datetimes are read as UTC). Each user's items are
         ordered by time; equal times keep the table's row order (stable sort). With
         ``None`` the row order is the time order.
     item_text : ItemCatalog, dict or path-like, optional
@@ -407,7 +477,9 @@ def read_interactions(
     ------
     ValueError
         Missing columns (named), columns of different lengths, an empty table, missing
-        user or item ids, or a missing (NaN) timestamp (naming the user).
+        user or item ids, item ids that are not integers or strings (or integral
+        floats within ``int64``), an integer and a string item id of the same spelling,
+        or a missing (NaN) timestamp (naming the user).
     """
     if not isinstance(df, Mapping) and not hasattr(df, "columns"):
         raise TypeError(
@@ -683,11 +755,25 @@ def read_json_sequences(path: str | os.PathLike, *, item_text=None) -> Sequences
         users.append(user)
         flat.extend(history)
         lengths.append(len(history))
+    pair = _merging_pair(flat)
+    if pair is not None:
+        ends = np.cumsum(lengths)
+        int_user, str_user = (
+            users[int(np.searchsorted(ends, flat.index(item), side="right"))]
+            for item in pair
+        )
+        raise _fail(
+            path,
+            _json_key_line(text, str_user),
+            f"item {pair[0]!r} (user {int_user!r}) and item {pair[1]!r} (user "
+            f"{str_user!r}) are a JSON integer and a string of the same spelling, "
+            "which would merge into one id; use one type for every id",
+        )
     return _from_rows(users, flat, lengths, item_text)
 
 
 def _from_rows(users: list, flat: list, lengths: list[int], item_text) -> Sequences:
-    user_values, _ = _unify_ids(np.asarray(users, dtype=str))
+    user_values, _ = _unify_ids(_ids_from_python(users, what="user ids"))
     user_codes = np.repeat(np.arange(len(users), dtype=np.int64), lengths)
     items = _ids_from_python(flat)
     return _assemble(user_codes, user_values, items, **_catalog_kwargs(item_text))

@@ -27,6 +27,51 @@ def _gather_positions(offsets: np.ndarray, rows: np.ndarray):
     return positions, new_offsets
 
 
+def _concatenate_id_arrays(rows: list[np.ndarray]) -> np.ndarray:
+    """Item ids of rows given as arrays, checked row by row, as one array.
+
+    ``np.concatenate`` alone would promote a boolean row to integers and integer rows
+    to strings next to a string row, so each row's kind is checked first.
+    """
+    rows = [r for r in rows if r.size]  # an empty row's dtype says nothing
+    kinds = {r.dtype.kind for r in rows}
+    if len(kinds) > 1 or not kinds <= set("iuU"):
+        # booleans, floats, objects, uint64 next to int64 (-> float64)...: each row
+        # on its own names its problem
+        rows = [normalize_item_ids(r) for r in rows]
+        kinds = {r.dtype.kind for r in rows}
+        if len(kinds) > 1:
+            first_int = next(r for r in rows if r.dtype.kind == "i")[0].item()
+            first_str = next(r for r in rows if r.dtype.kind == "U")[0].item()
+            raise TypeError(
+                f"item ids mix integers and strings (e.g. {first_int!r} and "
+                f"{first_str!r}); use one type for every id"
+            )
+    return normalize_item_ids(np.concatenate(rows))
+
+
+def _check_readable(X, what: str) -> None:
+    """Refuse a table or a one-shot iterator where histories are expected.
+
+    A DataFrame iterates over its column names, and a generator is empty the second
+    time it is read (the next step of a pipeline would see nothing). Both are
+    recognised without importing pandas.
+    """
+    if any(cls.__name__ == "DataFrame" for cls in type(X).__mro__):
+        library = type(X).__module__.partition(".")[0]
+        raise TypeError(
+            f"{what} must be a Sequences object or a list of item-id lists, got a "
+            f"{library} DataFrame; read interaction tables with read_interactions(df, "
+            "user_col=..., item_col=..., time_col=...)"
+        )
+    if isinstance(X, Iterator):
+        raise TypeError(
+            f"{what} is a one-shot iterator ({type(X).__name__}): a generator can be "
+            "read only once (the next step of a pipeline would see nothing); pass a "
+            "list, e.g. list(...)"
+        )
+
+
 class Sequences:
     """Users' item histories in time order, stored as offsets + values arrays.
 
@@ -49,7 +94,7 @@ class Sequences:
     user_ids : array-like of shape (n_sequences,), optional
         The user of each row.
     timestamps : ndarray of float of shape (n_interactions,), optional
-        Time of each interaction.
+        Time of each interaction, non-decreasing within each row.
     catalog : ItemCatalog, optional
         Item text.
 
@@ -99,6 +144,19 @@ class Sequences:
                     np.searchsorted(offsets, np.flatnonzero(bad)[0], side="right") - 1
                 )
                 raise ValueError(f"timestamps contain NaN or inf (first in sequence {row})")
+            # histories are in time order: no step back in time within a row (equal
+            # times are fine; a new row may start earlier than the last one ended)
+            backwards = np.diff(timestamps) < 0
+            starts = offsets[1:-1]
+            backwards[starts[(starts > 0) & (starts < codes.size)] - 1] = False
+            if backwards.any():
+                position = int(np.flatnonzero(backwards)[0]) + 1
+                row = int(np.searchsorted(offsets, position, side="right") - 1)
+                raise ValueError(
+                    f"timestamps decrease in sequence {row} at position "
+                    f"{position - offsets[row]} ({timestamps[position - 1]} then "
+                    f"{timestamps[position]}); each history must be in time order"
+                )
         self.timestamps = timestamps
         self.catalog = catalog
 
@@ -133,6 +191,7 @@ class Sequences:
                 "sequences must be a Sequences object or a list of item-id lists, "
                 f"got {type(histories).__name__}"
             )
+        _check_readable(histories, "sequences")
         rows = []
         for i, row in enumerate(histories):
             if isinstance(row, (str, bytes)) or not isinstance(row, Iterable):
@@ -141,7 +200,12 @@ class Sequences:
                     f"({row!r:.40}); pass a list of histories, e.g. [[1, 2, 3]] for one "
                     "user"
                 )
-            rows.append(row if isinstance(row, np.ndarray) else list(row))
+            if isinstance(row, np.ndarray):
+                rows.append(row)
+                continue
+            if type(row) is not list:
+                _check_readable(row, f"sequence {i}")
+            rows.append(list(row))
         if not rows:
             raise ValueError("no sequences given (empty input)")
         lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
@@ -151,7 +215,7 @@ class Sequences:
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         if all(isinstance(r, np.ndarray) for r in rows):
-            flat = normalize_item_ids(np.concatenate(rows)) if offsets[-1] else rows[0]
+            flat = _concatenate_id_arrays(rows) if offsets[-1] else rows[0]
         else:
             flat = normalize_item_ids([x for r in rows for x in r])
         if vocabulary is None:
@@ -247,16 +311,26 @@ class Sequences:
         if key.size == 0:
             return np.zeros(0, dtype=np.int64)
         if key.dtype.kind not in "iu":
-            raise IndexError(f"cannot index sequences with {key.dtype} values")
-        rows = key.astype(np.int64).reshape(-1)
-        rows = np.where(rows < 0, rows + n, rows)
-        if rows.size and (rows.min() < 0 or rows.max() >= n):
-            raise IndexError(f"sequence index out of range for {n} sequences")
-        return rows
+            raise IndexError(
+                f"cannot index sequences with {key.dtype} values; use integers, a "
+                "slice or a boolean mask"
+            )
+        rows = key.reshape(-1)
+        outside = (rows >= n) | (rows < -n)  # checked before int64 can wrap uint64
+        if outside.any():
+            raise IndexError(
+                f"sequence index {rows[outside][0]} out of range for {n} sequences"
+            )
+        rows = rows.astype(np.int64)
+        return np.where(rows < 0, rows + n, rows)
 
     def take(self, rows) -> Sequences:
-        """The sequences at ``rows`` (in that order), as a new container."""
-        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        """The sequences at ``rows`` (in that order), as a new container.
+
+        ``rows`` holds integers (negative ones count from the end, as in numpy); a
+        slice or a boolean mask works too.
+        """
+        rows = self._rows(rows)
         positions, offsets = _gather_positions(self.offsets, rows)
         return Sequences(
             offsets,
@@ -369,6 +443,10 @@ def as_sequences(
 ) -> Sequences:
     """Accept a :class:`Sequences` or a list of item-id lists; validate it.
 
+    A DataFrame (read it with :func:`~iadsr_sk.data.read_interactions`) and a
+    generator or other one-shot iterator (the next reader would find it empty) raise
+    :class:`TypeError`.
+
     With ``vocabulary`` given (a fitted estimator's), a :class:`Sequences` built on
     another vocabulary is re-encoded, and unknown item ids raise :class:`KeyError`.
     """
@@ -408,6 +486,7 @@ def as_sequences(
                 f"{what} must be a Sequences object or a list of item-id lists, "
                 f"got {type(X).__name__}"
             )
+        _check_readable(X, what)
         seqs = Sequences.from_lists(
             X, vocabulary=vocabulary, catalog=catalog, allow_empty=allow_empty
         )

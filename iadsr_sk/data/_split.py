@@ -73,8 +73,13 @@ def leave_one_out_split(
             f"min_length must be >= 3 (one training item, a validation and a test "
             f"target), got {min_length}"
         )
-    if max_len is not None and max_len < 1:
-        raise ValueError(f"max_len must be >= 1, got {max_len}")
+    if max_len is not None:
+        if isinstance(max_len, (bool, np.bool_)) or not isinstance(
+            max_len, (int, np.integer)
+        ):
+            raise TypeError(f"max_len must be an integer >= 1 or None, got {max_len!r}")
+        if max_len < 1:
+            raise ValueError(f"max_len must be an integer >= 1 or None, got {max_len!r}")
     seqs = as_sequences(sequences, what="sequences")
     kept = np.flatnonzero(seqs.lengths >= min_length)
     n_dropped = len(seqs) - kept.size

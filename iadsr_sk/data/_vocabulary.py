@@ -9,6 +9,9 @@ import numpy as np
 
 __all__ = ["ItemVocabulary", "normalize_item_ids"]
 
+_INT64_MIN = np.iinfo(np.int64).min
+_INT64_MAX = np.iinfo(np.int64).max
+
 
 def _kind_of(value) -> str:
     """Return ``"int"`` or ``"str"`` for one item id, or raise naming the problem."""
@@ -26,15 +29,44 @@ def _kind_of(value) -> str:
     raise TypeError(f"item ids must be integers or strings, got {type(value).__name__}")
 
 
+def _check_int64(values: np.ndarray, what: str) -> None:
+    """Refuse unsigned ids above the int64 range (converting would wrap them)."""
+    if values.dtype.kind == "u" and values.size and values.max() > _INT64_MAX:
+        bad = values[values > _INT64_MAX][0].item()
+        raise ValueError(
+            f"{what} must fit in int64 (from {_INT64_MIN} to {_INT64_MAX}), got {bad}"
+        )
+
+
+def _check_no_nul(values: np.ndarray, what: str) -> None:
+    """Refuse strings with a NUL character (numpy strings drop trailing NULs).
+
+    A unicode array cannot hold trailing NULs any more, so only NULs followed by other
+    characters are left to find: a zero code point right before a non-zero one.
+    """
+    if not values.size or values.dtype.itemsize == 0:
+        return
+    flat = np.ascontiguousarray(values).reshape(-1)
+    chars = flat.view(np.uint32).reshape(flat.size, -1) != 0
+    inner_nul = (~chars[:, :-1] & chars[:, 1:]).any(axis=1)
+    if inner_nul.any():
+        bad = flat[np.flatnonzero(inner_nul)[0]].item()
+        raise ValueError(f"{what} may not contain NUL characters, got {bad!r}")
+
+
 def normalize_item_ids(values, *, what: str = "item ids") -> np.ndarray:
     """Turn item ids into an ``int64`` or unicode numpy array.
 
     Raises a :class:`TypeError` naming the problem for floats, booleans, ``None``,
-    NaN, and for a mix of integer and string ids.
+    and for a mix of integer and string ids, and a :class:`ValueError` for NaN,
+    integers outside ``int64`` and strings with a NUL character (numpy would wrap the
+    integers and drop trailing NULs, merging distinct ids).
     """
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        _check_int64(values, what)
         return values.astype(np.int64, copy=False).reshape(-1)
     if isinstance(values, np.ndarray) and values.dtype.kind == "U":
+        _check_no_nul(values, what)
         return values.reshape(-1)
     if isinstance(values, np.ndarray) and values.dtype.kind in "fc":
         if values.size and np.isnan(values).any():
@@ -44,7 +76,8 @@ def normalize_item_ids(values, *, what: str = "item ids") -> np.ndarray:
             "convert integral floats with .astype(int) first"
         )
     if isinstance(values, np.ndarray) and values.dtype.kind == "b":
-        raise TypeError(f"{what} must be integers or strings, got booleans")
+        example = f" ({values.flat[0].item()!r})" if values.size else ""
+        raise TypeError(f"{what} must be integers or strings, got a boolean{example}")
     values = list(values) if not isinstance(values, list) else values
     if not values:
         return np.zeros(0, dtype=np.int64)
@@ -61,7 +94,18 @@ def normalize_item_ids(values, *, what: str = "item ids") -> np.ndarray:
                 "use one type for every id"
             )
     if kinds == {"int"}:
-        return np.asarray(values, dtype=np.int64)
+        try:
+            return np.asarray(values, dtype=np.int64)
+        except OverflowError:
+            bad = next(v for v in values if not _INT64_MIN <= v <= _INT64_MAX)
+            raise ValueError(
+                f"{what} must fit in int64 (from {_INT64_MIN} to {_INT64_MAX}), "
+                f"got {int(bad)}"
+            ) from None
+    bad = next((v for v in values if "\x00" in v), None)
+    if bad is not None:
+        # numpy strings drop trailing NULs: 'a\x00' would become 'a'
+        raise ValueError(f"{what} may not contain NUL characters, got {bad!r}")
     return np.asarray(values, dtype=str)
 
 

@@ -204,7 +204,12 @@ def test_bad_ids(tmp_path, histories, users, match):
 
 
 def test_decreasing_timestamps(tmp_path):
-    seqs = Sequences.from_lists([[1, 2], [3, 4, 5]], timestamps=[[1, 2], [5, 6, 4]])
+    with pytest.raises(
+        ValueError, match=r"timestamps decrease in sequence 1 at position 2"
+    ):
+        Sequences.from_lists([[1, 2], [3, 4, 5]], timestamps=[[1, 2], [5, 6, 4]])
+    seqs = Sequences.from_lists([[1, 2], [3, 4, 5]], timestamps=[[1, 2], [5, 6, 7]])
+    seqs.timestamps = np.array([1.0, 2.0, 5.0, 6.0, 4.0])  # changed after construction
     with pytest.raises(ValueError, match=r"sequence 1 \(user '1'\) decrease at position 2"):
         write_recbole(seqs, tmp_path, "x")
     untimed = seqs.with_codes(seqs.offsets, seqs.codes)  # the suggested fix
