@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._persistence import VersionedPickleMixin
 from .data._sequences import Sequences, as_sequences
 from .data._split import next_item_pairs
-from .metrics import evaluate_next_item
+from .metrics import _target_codes, evaluate_next_item
 
 __all__ = ["BaseRecommender"]
 
@@ -106,11 +106,26 @@ class BaseRecommender(VersionedPickleMixin, BaseEstimator):
     def evaluate(self, inputs, targets, *, ks=(5, 10, 20), exclude_seen=False) -> dict:
         """Full-ranking HR/NDCG/MRR@K of ``targets`` (item codes) given ``inputs``.
 
-        ``targets`` are integer codes of ``vocabulary_`` (``vocabulary_.encode(ids)``
-        turns item ids into codes); floats, booleans and strings raise
-        :class:`TypeError`, codes outside the catalog :class:`ValueError`.
+        ``targets`` are integer item codes: of ``inputs.vocabulary`` when ``inputs``
+        is a :class:`~iadsr_sk.data.Sequences` (e.g. ``split.test_target`` with
+        ``split.test_input``, whatever the model was fitted on), else of
+        ``vocabulary_`` (``vocabulary_.encode(ids)`` turns item ids into codes).
+        Floats, booleans and strings raise :class:`TypeError`, codes outside the
+        vocabulary :class:`ValueError`, and a target item the model has never seen
+        :class:`KeyError`.
         """
         seqs = self._validate_histories(inputs)
+        if isinstance(inputs, Sequences) and inputs.vocabulary is not seqs.vocabulary:
+            # the inputs were re-encoded with the model's vocabulary: so are the targets
+            codes = _target_codes(targets, len(inputs))
+            if codes.size and (codes.min() < 0 or codes.max() >= inputs.vocabulary.n_items):
+                raise ValueError(
+                    f"target codes must lie in [0, {inputs.vocabulary.n_items}) (the "
+                    "inputs' vocabulary)"
+                )
+            targets = self.vocabulary_.encode(
+                inputs.vocabulary.decode(codes), what="target item ids"
+            )
         return evaluate_next_item(
             self._score_codes,
             seqs,

@@ -267,3 +267,23 @@ def test_cli_semantic_denoiser_without_item_text_names_the_option(small_text_fil
     err = _cli_error(argv, capsys)
     assert "--denoiser iadsr needs item texts" in err and "--item-text" in err
     assert "item_text=" not in err
+
+
+def test_evaluate_reads_sequence_targets_in_the_inputs_vocabulary():
+    """A model fitted on plain lists has a vocabulary of its own: the split's target
+    codes are translated through the item ids, never read as its codes."""
+    from iadsr_sk.baselines import MostPopular
+    from iadsr_sk.data import leave_one_out_split
+
+    # item 1 is never a training item, and the most popular one is 2
+    split = leave_one_out_split([[2, 2, 2, 2, 1], [2, 3, 4, 2, 1], [2, 2, 4, 2, 1]])
+    on_sequences = MostPopular().fit(split.train)
+    on_lists = MostPopular().fit(split.train.to_lists())
+    assert on_lists.vocabulary_ != split.train.vocabulary
+    for model in (on_sequences, on_lists):
+        assert model.evaluate(split.valid_input, split.valid_target, ks=[1])["hr@1"] == 1.0
+    # the test target (item 1) was never seen by the lists' model
+    with pytest.raises(KeyError, match="unknown item id\\(s\\) not seen in fit: 1"):
+        on_lists.evaluate(split.test_input, split.test_target, ks=[1])
+    with pytest.raises(ValueError, match="inputs' vocabulary"):
+        on_lists.evaluate(split.valid_input, [0, 1, 99], ks=[1])
