@@ -311,19 +311,33 @@ def make_ranking_scorer(
     k = _check_k(k)
 
     def scorer(estimator, X, y=None):
+        from .data._sequences import Sequences
         from .data._split import next_item_pairs
 
         score_fn, model = _next_item_scorer(estimator)
-        inputs, targets = next_item_pairs(X, model)
-        result = evaluate_next_item(
-            score_fn,
-            inputs,
-            targets,
-            ks=[k],
-            metrics=[metric],
-            exclude_seen=exclude_seen,
-            **kwargs,
-        )
+        try:
+            inputs, targets = next_item_pairs(X, model)
+            result = evaluate_next_item(
+                score_fn,
+                inputs,
+                targets,
+                ks=[k],
+                metrics=[metric],
+                exclude_seen=exclude_seen,
+                **kwargs,
+            )
+        except KeyError as error:
+            if isinstance(X, Sequences) or not error.args:
+                raise
+            # plain lists carry no item vocabulary: each fitted step knows only the
+            # items of the lists it saw (a recommender after a denoiser: what is left)
+            raise KeyError(
+                f"{error.args[0]}. The sequences are plain lists, so each fitted step "
+                "knows only the items of the lists it was fitted on (a recommender "
+                "after a denoiser, only the items left after denoising); pass a "
+                "Sequences, e.g. as_sequences(X) before any split, so that every step "
+                "and every fold shares one item vocabulary"
+            ) from error
         return result[f"{metric}@{k}"]
 
     scorer.__name__ = f"{metric}@{k}"

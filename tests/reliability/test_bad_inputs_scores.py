@@ -287,3 +287,20 @@ def test_evaluate_reads_sequence_targets_in_the_inputs_vocabulary():
         on_lists.evaluate(split.test_input, split.test_target, ks=[1])
     with pytest.raises(ValueError, match="inputs' vocabulary"):
         on_lists.evaluate(split.valid_input, [0, 1, 99], ks=[1])
+
+
+def test_the_scorer_says_what_to_do_when_lists_hold_unseen_items():
+    from iadsr_sk.baselines import MostPopular
+    from iadsr_sk.data import as_sequences
+    from iadsr_sk.metrics import make_ranking_scorer
+
+    train, held_out = [[1, 2, 3], [3, 3, 1]], [[1, 2, 9, 3]]  # 3 is the most popular
+    scorer = make_ranking_scorer("ndcg", 10)
+    with pytest.raises(
+        KeyError, match=r"not seen in fit: 9\. The sequences are plain lists"
+    ):
+        scorer(MostPopular().fit(train), held_out)
+    # one vocabulary for every fold: the unseen item is known (and never recommended)
+    everything = as_sequences(train + held_out)
+    model = MostPopular().fit(everything[:2])
+    assert scorer(model, everything[2:]) == 1.0
