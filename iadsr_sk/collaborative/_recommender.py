@@ -24,6 +24,7 @@ from .._base import (
 )
 from .._recommender import BaseRecommender
 from ..data._sequences import Sequences, as_sequences
+from ..metrics import _target_codes
 from ..nn import (
     BACKBONES,
     SequentialBackbone,
@@ -37,6 +38,19 @@ __all__ = ["SequentialRecommender"]
 logger = logging.getLogger("iadsr_sk")
 
 _REQUIRED = ("score", "item_embedding", "n_items", "hidden_size")
+
+
+def _one_target_per_input(targets: np.ndarray) -> int:
+    """Number of ``eval_set`` targets; raise unless they are 1-d (one per history).
+
+    Item ids are read flat, so ``[[3], [5]]`` would otherwise pass as two targets.
+    """
+    if targets.ndim != 1:
+        raise ValueError(
+            f"eval_set targets have shape {targets.shape}, expected one target per "
+            "input history (a 1-d list or array)"
+        )
+    return targets.shape[0]
 
 
 def training_windows(
@@ -375,17 +389,25 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
                 raise ValueError("eval_set must be a pair (inputs, targets)")
             inputs, targets = eval_set
             if isinstance(inputs, Sequences):
-                # targets are codes of the inputs' own vocabulary
-                targets = np.asarray(targets)
-                if targets.dtype.kind not in "iu":
-                    raise TypeError("eval_set targets must be integer item codes")
+                # targets are codes of the inputs' own vocabulary, with evaluate's rules
+                n_targets = _one_target_per_input(np.asarray(targets))
+                try:
+                    codes = _target_codes(targets, n_targets)
+                except (TypeError, ValueError) as exc:
+                    raise type(exc)(f"eval_set {exc}") from None
+                n_codes = inputs.vocabulary.n_items
+                if codes.size and (codes.min() < 0 or codes.max() >= n_codes):
+                    raise ValueError(
+                        f"eval_set target codes must lie in [0, {n_codes}) (the "
+                        "inputs' vocabulary)"
+                    )
                 targets = seqs.vocabulary.encode(
-                    inputs.vocabulary.decode(targets), what="eval_set targets"
+                    inputs.vocabulary.decode(codes), what="eval_set targets"
                 )
             else:  # lists of item ids: targets are item ids as well
-                targets = seqs.vocabulary.encode(
-                    np.asarray(list(targets)), what="eval_set targets"
-                )
+                targets = np.asarray(list(targets))
+                _one_target_per_input(targets)
+                targets = seqs.vocabulary.encode(targets, what="eval_set targets")
             inputs = as_sequences(
                 inputs, vocabulary=seqs.vocabulary, what="eval_set inputs"
             )

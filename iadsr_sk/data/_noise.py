@@ -37,6 +37,29 @@ def _draw_items(
     return np.searchsorted(ends, points, side="right").astype(np.int64)
 
 
+def _generator(random_state) -> np.random.Generator:
+    """The generator of a ``random_state``: None, an int >= 0, a Generator or a
+    RandomState (which gives the seed); anything else raises naming it.
+
+    :func:`numpy.random.default_rng` alone would take ``True`` as the seed 1 and answer
+    other values with errors that do not name ``random_state``.
+    """
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, (bool, np.bool_)) or not isinstance(
+        random_state, numbers.Integral
+    ):
+        raise TypeError(
+            "random_state must be None, an integer >= 0, a numpy.random.Generator or a "
+            f"RandomState, got {random_state!r}"
+        )
+    if random_state < 0:
+        raise ValueError(f"random_state must be an integer >= 0, got {random_state!r}")
+    return np.random.default_rng(random_state)
+
+
 def inject_noise(
     sequences,
     rate: float,
@@ -62,8 +85,8 @@ def inject_noise(
         Noise items are drawn uniformly over the vocabulary, or proportionally to their
         number of interactions in ``sequences`` (items nobody interacted with are then
         never drawn).
-    random_state : int, numpy.random.Generator or None, default=None
-        Seed of :func:`numpy.random.default_rng`.
+    random_state : int >= 0, numpy.random.Generator, RandomState or None, default=None
+        Seed of :func:`numpy.random.default_rng` (a ``RandomState`` gives the seed).
 
     Returns
     -------
@@ -76,8 +99,11 @@ def inject_noise(
     Raises
     ------
     ValueError
-        ``rate`` outside [0, 1), an unknown ``mode`` or ``sampling``, or replacement
-        being impossible (fewer than two items can be drawn).
+        ``rate`` outside [0, 1), an unknown ``mode`` or ``sampling``, a negative
+        ``random_state``, or replacement being impossible (fewer than two items can
+        be drawn).
+    TypeError
+        A ``random_state`` that is not None, an integer, a Generator or a RandomState.
 
     Notes
     -----
@@ -103,8 +129,8 @@ def inject_noise(
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
     if sampling not in _SAMPLINGS:
         raise ValueError(f"sampling must be one of {_SAMPLINGS}, got {sampling!r}")
+    rng = _generator(random_state)
     seqs = as_sequences(sequences, allow_empty=True, what="sequences")
-    rng = np.random.default_rng(random_state)
     n_items = seqs.n_items
     if sampling == "uniform":
         weights = np.ones(n_items, dtype=np.int64)

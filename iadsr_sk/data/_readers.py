@@ -385,9 +385,11 @@ def _item_column(values: np.ndarray, name: str) -> np.ndarray:
 
 
 def _user_codes_any(values: np.ndarray, name: str):
-    """First-appearance codes of arbitrary (hashable) user ids."""
+    """First-appearance codes of arbitrary (hashable) user ids (not booleans)."""
     if values.dtype.kind in "iuU":
         return _group_users(values)
+    if values.dtype.kind == "b":
+        raise ValueError(f"column {name!r} holds booleans, not user ids")
     if values.dtype.kind == "f":
         bad = np.flatnonzero(np.isnan(values))
         if bad.size:
@@ -398,6 +400,10 @@ def _user_codes_any(values: np.ndarray, name: str):
     for row, value in enumerate(as_list):
         if _is_missing(value):
             raise ValueError(f"column {name!r} has a missing user id at row {row}")
+        if isinstance(value, (bool, np.bool_)):  # True would merge with the user 1
+            raise ValueError(
+                f"column {name!r} row {row}: user ids must not be booleans, got {value!r}"
+            )
     user_codes = np.fromiter(
         (codes.setdefault(v, len(codes)) for v in as_list),
         dtype=np.int64,
@@ -477,9 +483,9 @@ def read_interactions(
     ------
     ValueError
         Missing columns (named), columns of different lengths, an empty table, missing
-        user or item ids, item ids that are not integers or strings (or integral
-        floats within ``int64``), an integer and a string item id of the same spelling,
-        or a missing (NaN) timestamp (naming the user).
+        user or item ids, boolean user ids, item ids that are not integers or strings
+        (or integral floats within ``int64``), an integer and a string item id of the
+        same spelling, or a missing (NaN) or infinite timestamp (naming the user).
     """
     if not isinstance(df, Mapping) and not hasattr(df, "columns"):
         raise TypeError(

@@ -50,6 +50,18 @@ def _concatenate_id_arrays(rows: list[np.ndarray]) -> np.ndarray:
     return normalize_item_ids(np.concatenate(rows))
 
 
+def _check_count(value, name: str, minimum: int) -> None:
+    """Refuse a count of items that is not an integer >= ``minimum`` (naming ``name``).
+
+    Floats would be compared as they are (``tail(2.5)`` kept 3 items of some rows) and
+    booleans would count as 0 or 1, so neither is taken as a count.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
 def _check_readable(X, what: str) -> None:
     """Refuse a table or a one-shot iterator where histories are expected.
 
@@ -386,16 +398,14 @@ class Sequences:
 
     def head(self, drop_last: int) -> Sequences:
         """Every sequence without its last ``drop_last`` items (short ones become empty)."""
-        if drop_last < 0:
-            raise ValueError("drop_last must be >= 0")
+        _check_count(drop_last, "drop_last", 0)
         _, within = self.positions()
         lengths = np.repeat(self.lengths, self.lengths)
         return self.keep_mask(within < lengths - drop_last)
 
     def tail(self, max_len: int) -> Sequences:
         """Every sequence truncated to its most recent ``max_len`` items."""
-        if max_len < 1:
-            raise ValueError(f"max_len must be >= 1, got {max_len}")
+        _check_count(max_len, "max_len", 1)
         _, within = self.positions()
         lengths = np.repeat(self.lengths, self.lengths)
         return self.keep_mask(within >= lengths - max_len)
@@ -413,8 +423,7 @@ class Sequences:
         of every row sits in the last column; with ``side="right"`` rows start in
         column 0.
         """
-        if max_len < 1:
-            raise ValueError(f"max_len must be >= 1, got {max_len}")
+        _check_count(max_len, "max_len", 1)
         if side not in ("left", "right"):
             raise ValueError(f"side must be 'left' or 'right', got {side!r}")
         n = len(self)

@@ -62,6 +62,17 @@ def _scores_of(X) -> NoiseScores:
         raise TypeError(
             f"NoiseScores.sequences must be a Sequences, got {type(X.sequences).__name__}"
         )
+    scores = np.asarray(X.scores)
+    if scores.dtype.kind not in "iuf":
+        raise TypeError(
+            f"NoiseScores.scores must be real numbers, got dtype {scores.dtype}"
+        )
+    n_interactions = X.sequences.n_interactions
+    if scores.shape != (n_interactions,):
+        raise ValueError(
+            f"NoiseScores.scores has shape {scores.shape}, expected one score per "
+            f"interaction ({n_interactions},)"
+        )
     n_sequences = len(X.sequences)
     similarity = np.asarray(X.user_similarity)
     if similarity.shape != (n_sequences,):

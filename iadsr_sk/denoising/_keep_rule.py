@@ -9,6 +9,23 @@ from ..data._sequences import Sequences
 __all__ = ["keep_mask_from_scores"]
 
 
+def _check_scores(seqs: Sequences, scores) -> np.ndarray:
+    """``scores`` as ``float64``, one per interaction of ``seqs``, or a clear error.
+
+    Strings, booleans and objects are refused rather than cast to numbers, and a 2-d
+    array is refused even when it holds one score per interaction.
+    """
+    scores = np.asarray(scores)
+    if scores.dtype.kind not in "iuf":
+        raise TypeError(f"noise scores must be real numbers, got dtype {scores.dtype}")
+    if scores.shape != seqs.codes.shape:
+        raise ValueError(
+            f"noise scores have shape {scores.shape}, expected one score per "
+            f"interaction ({seqs.n_interactions},)"
+        )
+    return scores.astype(np.float64, copy=False)
+
+
 def keep_mask_from_scores(
     seqs: Sequences,
     scores: np.ndarray,
@@ -33,11 +50,7 @@ def keep_mask_from_scores(
 
     Vectorised over all interactions; no loop over users.
     """
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.shape != seqs.codes.shape:
-        raise ValueError(
-            f"{scores.size} noise scores for {seqs.n_interactions} interactions"
-        )
+    scores = _check_scores(seqs, scores)
     if np.isnan(scores).any():
         raise ValueError("noise scores contain NaN")
     if not 0 < temperature < np.inf:  # also refuses NaN
@@ -70,11 +83,7 @@ def standardize_within_sequences(seqs: Sequences, scores: np.ndarray) -> np.ndar
     """Scores standardised within each sequence: minus the sequence's mean, divided
     by its standard deviation (a sequence whose scores are all equal, e.g. of one
     item, gets zeros). Vectorised over all interactions."""
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.shape != seqs.codes.shape:
-        raise ValueError(
-            f"{scores.size} noise scores for {seqs.n_interactions} interactions"
-        )
+    scores = _check_scores(seqs, scores)
     rows, _ = seqs.positions()
     counts = np.maximum(seqs.lengths, 1).astype(np.float64)
     mean = np.bincount(rows, scores, minlength=len(seqs)) / counts
@@ -88,11 +97,7 @@ def standardize_within_sequences(seqs: Sequences, scores: np.ndarray) -> np.ndar
 def item_score_means(seqs: Sequences, scores: np.ndarray) -> np.ndarray:
     """Mean score of every item of the vocabulary over its positions in ``seqs``
     (shape ``(n_items,)``); items without positions get the mean over all positions."""
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.shape != seqs.codes.shape:
-        raise ValueError(
-            f"{scores.size} noise scores for {seqs.n_interactions} interactions"
-        )
+    scores = _check_scores(seqs, scores)
     counts = np.bincount(seqs.codes, minlength=seqs.n_items)
     sums = np.bincount(seqs.codes, weights=scores, minlength=seqs.n_items)
     means = np.full(seqs.n_items, scores.mean())
