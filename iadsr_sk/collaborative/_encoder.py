@@ -215,18 +215,45 @@ window_stride, train_positions, device, mixed_precision, random_state, verbose
 
     @classmethod
     def from_recommender(cls, recommender: SequentialRecommender) -> CollaborativeEncoder:
-        """An encoder over an already fitted :class:`SequentialRecommender` (not copied)."""
+        """An encoder over an already fitted :class:`SequentialRecommender` (not copied).
+
+        The encoder reads the recommender as it is at each call: refit the
+        recommender, and the encoder follows it (its catalog, states and item
+        embeddings included).
+        """
+        if not isinstance(recommender, SequentialRecommender):
+            raise TypeError(
+                "from_recommender needs a fitted SequentialRecommender (a model with "
+                f"hidden states), got {type(recommender).__name__}"
+            )
         check_is_fitted(recommender, "module_")
         encoder = cls(**recommender.get_params(deep=False))
         return encoder._set_fitted(recommender)
 
     def _set_fitted(self, recommender: SequentialRecommender) -> CollaborativeEncoder:
         self.recommender_ = recommender
-        self.vocabulary_ = recommender.vocabulary_
-        self.hidden_size_ = int(recommender.module_.hidden_size)
-        weights = recommender.module_.item_embedding.weight.detach()[1:]
-        self.item_embeddings_ = weights.float().cpu().numpy()
         return self
+
+    # read from the recommender at every access, so that they can never describe
+    # another fit than the one recommender_ holds
+    @property
+    def vocabulary_(self):
+        """The catalog (``recommender_.vocabulary_``)."""
+        check_is_fitted(self, "recommender_")
+        return self.recommender_.vocabulary_
+
+    @property
+    def hidden_size_(self) -> int:
+        """Width ``H`` of the interests."""
+        check_is_fitted(self, "recommender_")
+        return int(self.recommender_.module_.hidden_size)
+
+    @property
+    def item_embeddings_(self) -> np.ndarray:
+        """Item-ID embeddings ``e_v`` (row = item code; the padding row left out)."""
+        check_is_fitted(self, "recommender_")
+        weights = self.recommender_.module_.item_embedding.weight.detach()[1:]
+        return weights.float().cpu().numpy()
 
     def transform(self, X) -> CollaborativeInterests:
         """Short-term (per position) and long-term (per sequence) interests.

@@ -410,6 +410,23 @@ class InterestAligner(
             "rec": loss_rec.detach(),
         }
 
+    # ----------------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        # module_ is recommender_.module_, which the recommender pickles itself (on
+        # the CPU): kept once, so that a GPU-fitted aligner loads on a CPU-only host
+        # and the two stay one module after loading
+        recommender = state.get("recommender_")
+        if recommender is not None and state.get("module_") is recommender.module_:
+            state = dict(state, module_=None, _module_of_recommender=True)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if state.pop("_module_of_recommender", False):
+            state["module_"] = state["recommender_"].module_
+        super().__setstate__(state)
+
     # ---------------------------------------------------------------- transform
     @torch.inference_mode()
     def _score(self, X) -> NoiseScores:

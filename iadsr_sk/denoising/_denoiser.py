@@ -74,6 +74,8 @@ def _scores_of(X) -> NoiseScores:
             f"interaction ({n_interactions},)"
         )
     n_sequences = len(X.sequences)
+    if n_sequences == 0:
+        raise ValueError("NoiseScores hold no sequences (empty input)")
     similarity = np.asarray(X.user_similarity)
     if similarity.shape != (n_sequences,):
         raise ValueError(
@@ -150,6 +152,8 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     item_score_mean_ : ndarray of shape (n_items,) or None
         With ``center_items``: the mean score of every item of the vocabulary over
         the training positions (the overall mean for items absent from them).
+    vocabulary_ : ItemVocabulary or None
+        With ``center_items``: the items ``item_score_mean_`` follows.
 
     See Also
     --------
@@ -206,6 +210,7 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         scores = _scores_of(X)
         self.score_cutoff_ = None
         self.item_score_mean_ = None
+        self.vocabulary_ = None
         if self.removal_rate is not None:
             values = self._standardized(scores)
             if values.size == 0:

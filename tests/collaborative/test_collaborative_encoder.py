@@ -130,6 +130,30 @@ def test_from_recommender(encoder):
     )
 
 
+def test_from_recommender_follows_a_refit_of_the_recommender():
+    tiny = dict(hidden_size=8, max_len=MAX_LEN, max_epochs=1, validation=None)
+    recommender = SequentialRecommender("gru4rec", random_state=0, **tiny)
+    recommender.fit([[1, 2, 3, 4], [2, 3, 4, 5]] * 5)
+    encoder = CollaborativeEncoder.from_recommender(recommender)
+    recommender.fit([[101, 102, 103], [103, 104, 105]] * 5)  # another catalog
+    assert encoder.vocabulary_ is recommender.vocabulary_
+    assert encoder.transform([[101, 102]]).short_term.shape == (2, 8)
+    with pytest.raises(KeyError, match="not seen in fit"):
+        encoder.transform([[1, 2]])
+    weights = recommender.module_.item_embedding.weight.detach()[1:].numpy()
+    np.testing.assert_array_equal(encoder.item_embeddings_, weights)
+    assert encoder.item_embeddings_.shape == (5, 8) and encoder.hidden_size_ == 8
+
+
+def test_from_recommender_needs_a_sequential_recommender():
+    from iadsr_sk.baselines import MostPopular
+
+    with pytest.raises(
+        TypeError, match=r"needs a fitted SequentialRecommender.*MostPopular"
+    ):
+        CollaborativeEncoder.from_recommender(MostPopular().fit([[1, 2, 3]]))
+
+
 def test_bad_input(encoder):
     with pytest.raises(KeyError):
         encoder.transform([[1, 99]])

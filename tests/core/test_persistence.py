@@ -131,6 +131,10 @@ def test_gpu_fitted_pipeline_pickles_to_cpu_tensors(tmp_path):
     state = pipe["align"].__getstate__()
     tensors = [*state["head_"].parameters()]
     assert all(t.device.type == "cpu" for t in tensors)
+    # the backbone is pickled once, by the aligner's recommender, on the CPU
+    assert state["module_"] is None
+    recommender_state = state["recommender_"].__getstate__()
+    assert all(t.device.type == "cpu" for t in recommender_state["module_"].parameters())
     path = tmp_path / "gpu.joblib"
     joblib.dump(pipe, path)
     loaded = joblib.load(path)

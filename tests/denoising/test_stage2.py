@@ -173,6 +173,31 @@ def test_aligner_trains_on_windows_of_its_own_max_len(topic_data):
     )
 
 
+def test_aligner_pickles_its_backbone_once(topic_data):
+    import pickle
+
+    X, _ = topic_data
+    aligner = InterestAligner(n_epochs=1, random_state=0).fit(X)
+    assert aligner.module_ is aligner.recommender_.module_
+    state = aligner.__getstate__()
+    assert state["module_"] is None  # the recommender's pickle holds it
+    loaded = pickle.loads(pickle.dumps(aligner))
+    assert loaded.module_ is loaded.recommender_.module_
+    np.testing.assert_array_equal(loaded.transform(X).scores, aligner.transform(X).scores)
+
+
+def test_denoiser_refuses_empty_scores_and_forgets_an_earlier_vocabulary():
+    seqs = Sequences.from_lists([[1, 2, 3], [4, 5]])
+    scores = NoiseScores(seqs, np.array([0.5, -0.2, 0.1, 0.3, -0.4]), np.ones(2))
+    empty = seqs.take(np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match="hold no sequences"):
+        SequenceDenoiser().fit(NoiseScores(empty, np.zeros(0), np.zeros(0)))
+    denoiser = SequenceDenoiser(removal_rate=0.2, center_items=True).fit(scores)
+    assert denoiser.vocabulary_ is seqs.vocabulary
+    denoiser.set_params(removal_rate=None, center_items=False).fit(scores)
+    assert denoiser.vocabulary_ is None and denoiser.item_score_mean_ is None
+
+
 def _scores(rows, values):
     seqs = Sequences.from_lists(rows)
     return NoiseScores(
