@@ -16,12 +16,23 @@ type (JSON values, table columns, ``item_text`` keys) follow it; a mix of intege
 strings gives strings, but an integer and a string of the same spelling (``1`` and
 ``"1"``) are refused, as are integers outside ``int64``: neither is ever merged or
 wrapped.
+
+Lines
+-----
+Only ``"\\n"`` (or ``"\\r\\n"``) ends a line, so that the line numbers of errors are
+those of ``sed -n Np``. Other characters that :meth:`str.splitlines` breaks at
+(``"\\x85"``, ``"\\u2028"``, ``"\\f"``, ...) stay in their line: part of the text in an
+item text, refused (with the line) in ids; a lone ``"\\r"`` is refused everywhere.
+Header lines are refused in text sequences and item text files, never read as data.
+When item text read from a file has items no interaction has, a warning on the
+``"iadsr_sk"`` logger names them (a sign of a header line or of ids that do not match).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import logging
 import numbers
 import os
 import re
@@ -48,12 +59,96 @@ _INT64_MAX = np.iinfo(np.int64).max
 _INT64_MIN = np.iinfo(np.int64).min
 _FORMATS = ("recbole", "json", "text")
 
+logger = logging.getLogger("iadsr_sk")
+
+# characters other than "\n" that str.splitlines() breaks a line at; only "\n" (or
+# "\r\n") ends a line here, so that line numbers are those of ``sed -n Np``
+_OTHER_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_BREAK_NAMES = {
+    "\r": "carriage return",
+    "\v": "vertical tab",
+    "\f": "form feed",
+    "\x1c": "file separator",
+    "\x1d": "group separator",
+    "\x1e": "record separator",
+    "\x85": "next line",
+    "\u2028": "line separator",
+    "\u2029": "paragraph separator",
+}
+# RecBole's typed header fields ("item_id:token")
+_RECBOLE_FIELD = re.compile(r"[^\s:]+:(token|token_seq|float|float_seq)", re.IGNORECASE)
+_SEQ_TYPES = ("token_seq", "float_seq")
+# first tokens of a header line of a text sequences / item text file
+_USER_WORDS = frozenset(
+    {"user", "users", "user_id", "userid", "user_ids", "uid", "user_name", "username"}
+)
+_ITEM_WORDS = frozenset(
+    {
+        "item",
+        "items",
+        "item_id",
+        "itemid",
+        "item_ids",
+        "itemids",
+        "iid",
+        "item_id_list",
+        "item_list",
+        "item_seq",
+        "sequence",
+        "seq",
+        "history",
+    }
+)
+_ID_WORDS = frozenset(
+    {"id", "iid", "item", "item id", "item_id", "itemid", "asin", "movie_id", "movieid"}
+)
+
 
 # --------------------------------------------------------------------------- helpers
 def _fail(path, lineno: int | None, problem: str) -> ValueError:
     """A :class:`ValueError` naming the file (and line) of a problem."""
     where = f"{path}" if lineno is None else f"{path}, line {lineno}"
     return ValueError(f"{where}: {problem}")
+
+
+def _break_name(char: str) -> str:
+    return f"{char!r} (U+{ord(char):04X}, {_BREAK_NAMES[char]})"
+
+
+def _split_lines(path, text: str) -> list[str]:
+    """The lines of ``text``, split at ``"\n"`` only, numbered as ``sed -n Np`` does.
+
+    Carriage returns before a newline (``"\r\n"``) are dropped. Any other carriage
+    return raises: it would be a line break to some tools and not to others (files with
+    old Mac ``"\r"`` line ends are not supported). Other Unicode line breaks
+    (``"\x85"``, ``"\u2028"``, ``"\f"``, ...) stay inside their line; each reader
+    decides what they mean there.
+    """
+    if "\r" in text:
+        text = re.sub(r"\r+(?=\n|\Z)", "", text)
+        pos = text.find("\r")
+        if pos >= 0:
+            raise _fail(
+                path,
+                text.count("\n", 0, pos) + 1,
+                "the line holds a carriage return ('\\r') that does not end it; lines "
+                "must end with '\\n' or '\\r\\n' (old Mac '\\r' line ends are not "
+                "supported)",
+            )
+    return text.split("\n")
+
+
+def _check_no_breaks(path, lineno: int, value: str, what: str) -> None:
+    """Refuse a line-break character (other than ``"\n"``) inside an id."""
+    found = _OTHER_BREAKS.search(value)
+    if found is not None:
+        raise _fail(
+            path,
+            lineno,
+            f"{what} holds the line-break character {_break_name(found.group())}; "
+            "only '\\n' ends a line, and ids may not contain line breaks: replace it "
+            "with a space (or a newline if a new line was meant)",
+        )
 
 
 def _read_text(path) -> str:
@@ -155,17 +250,21 @@ def _assemble(
     catalog_ids: np.ndarray | None = None,
     catalog_fields: Mapping | None = None,
     text_template: str = "{title}",
+    catalog_source=None,
 ) -> Sequences:
     """Build :class:`Sequences` from one row per interaction (file order).
 
     Interactions are grouped by ``user_codes`` (row ``k`` = user ``users[k]``) and, when
     ``timestamps`` is given, ordered by time within each user; ties keep file order
     (stable sort). The vocabulary holds the items of the interactions and of the
-    catalog.
+    catalog. With ``catalog_source`` (the item text file), catalog items that no
+    interaction has are reported with a warning on the ``"iadsr_sk"`` logger.
     """
     items, catalog_ids = _unify_ids(items, catalog_ids)
     catalog = None
     pool = items
+    if catalog_ids is not None and catalog_source is not None:
+        _warn_unused_catalog_ids(catalog_source, catalog_ids, items)
     if catalog_ids is not None:
         catalog = ItemCatalog(catalog_ids, catalog_fields, text_template)
         pool = np.concatenate([items, catalog.item_ids])
@@ -186,6 +285,23 @@ def _assemble(
         user_ids=users,
         timestamps=None if timestamps is None else timestamps[order],
         catalog=catalog,
+    )
+
+
+def _warn_unused_catalog_ids(source, catalog_ids: np.ndarray, items: np.ndarray) -> None:
+    """Warn when items of an item text file are in no interaction (a header, wrong ids)."""
+    unused = catalog_ids[~np.isin(catalog_ids, items)]
+    if not unused.size:
+        return
+    shown = ", ".join(repr(v) for v in unused[:5].tolist())
+    logger.warning(
+        "%s: %d of the %d items of the item text are in no interaction (%s%s); check "
+        "that the file has no header line and uses the interactions' item ids",
+        source,
+        unused.size,
+        catalog_ids.size,
+        shown,
+        ", ..." if unused.size > 5 else "",
     )
 
 
@@ -262,24 +378,49 @@ def _catalog_kwargs(item_text) -> dict:
     if item_text is None:
         return {}
     ids, fields, template = _item_text_source(item_text)
-    return {"catalog_ids": ids, "catalog_fields": fields, "text_template": template}
+    kwargs = {"catalog_ids": ids, "catalog_fields": fields, "text_template": template}
+    if isinstance(item_text, (str, os.PathLike)):
+        kwargs["catalog_source"] = item_text
+    return kwargs
 
 
 # ------------------------------------------------------------------ item text (TSV)
+def _check_item_text_header(path, lineno: int, item: str) -> None:
+    """Refuse a first line of an item text TSV that is a header, not an item."""
+    if _RECBOLE_FIELD.fullmatch(item):
+        raise _fail(
+            path,
+            lineno,
+            f"the line looks like a RecBole header ({item!r}), not 'item<TAB>text'; "
+            "item text files have no header: remove it (a RecBole .item file is read "
+            "only together with a RecBole .inter file, e.g. read_recbole(inter, item))",
+        )
+    if item.lower() in _ID_WORDS:
+        raise _fail(
+            path,
+            lineno,
+            f"the line looks like a header (item id {item!r}), not 'item<TAB>text'; "
+            "item text files have no header: remove it",
+        )
+
+
 def _read_item_text_tokens(path) -> tuple[np.ndarray, list[str | None]]:
     text = _read_text(path)
     tokens: list[str] = []
     texts: list[str | None] = []
     seen: dict[str, int] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(_split_lines(path, text), start=1):
         if not line.strip():
             continue
         if "\t" not in line:
             raise _fail(path, lineno, "expected 'item<TAB>text' but found no tab")
         item, value = line.split("\t", 1)
+        _check_no_breaks(path, lineno, item, f"the item id {item!r}")
         item = item.strip()
         if not item:
             raise _fail(path, lineno, "the item id before the tab is empty")
+        if not tokens:
+            _check_item_text_header(path, lineno, item)
         if item in seen:
             raise _fail(
                 path, lineno, f"duplicate item {item!r} (first on line {seen[item]})"
@@ -307,8 +448,10 @@ def read_item_text_tsv(path: str | os.PathLike) -> ItemCatalog:
     Raises
     ------
     ValueError
-        Empty file, a line without a tab, an empty item id or a duplicate item (with
-        the line number), or a file that is not UTF-8.
+        Empty file, a line without a tab, an empty item id, an id with a line break
+        (other than ``"\\n"``), a duplicate item or a header as the first line
+        (``item_id<TAB>title``, RecBole's ``item_id:token ...``), all with the line
+        number, or a file that is not UTF-8.
     """
     tokens, texts = _read_item_text_tokens(path)
     ids, _ = _unify_ids(tokens)
@@ -530,7 +673,7 @@ def read_interactions(
 def _read_atomic(path) -> tuple[list[str], list[str], list[list[str]], list[int]]:
     """Names, types, rows and line numbers of a RecBole atomic file."""
     text = _read_text(path)
-    lines = text.splitlines()
+    lines = _split_lines(path, text)
     header = lines[0].split("\t")
     names, types = [], []
     for column in header:
@@ -541,6 +684,15 @@ def _read_atomic(path) -> tuple[list[str], list[str], list[list[str]], list[int]
                 1,
                 f"header field {column!r} is not 'name:type' (e.g. 'item_id:token')",
             )
+        if any(c.isspace() or c == ":" for c in kind):
+            raise _fail(
+                path,
+                1,
+                f"header field {column!r} is not 'name:type' (e.g. 'item_id:token'); "
+                "the fields of a RecBole file are separated by tabs",
+            )
+        if name in names:
+            raise _fail(path, 1, f"the header names the column {name!r} twice")
         names.append(name)
         types.append(kind)
     rows, linenos = [], []
@@ -560,15 +712,52 @@ def _read_atomic(path) -> tuple[list[str], list[str], list[list[str]], list[int]
     return names, types, rows, linenos
 
 
-def _find_column(path, names: list[str], prefix: str, *, required: bool = True):
-    for i, name in enumerate(names):
-        if name == prefix:
-            return i
-    for i, name in enumerate(names):
-        if name.startswith(prefix):
-            return i
+def _find_column(path, names, types, name: str, *, required: bool = True):
+    """Index of the column called exactly ``name`` (one value per row), or an error.
+
+    Columns are matched by their exact name: ``item_id_list`` is not ``item_id``.
+    A sequence-typed column (``token_seq``, ``float_seq``) is refused, and so is a
+    header whose only candidates are sequence columns of RecBole's sequential format
+    (``item_id_list:token_seq``) or columns whose names merely start with ``name``.
+    """
+    expected = (
+        "one interaction per row with the columns 'user_id:token', 'item_id:token' "
+        "and optionally 'timestamp:float'"
+    )
+    if name in names:
+        i = names.index(name)
+        if types[i] in _SEQ_TYPES:
+            raise _fail(
+                path,
+                1,
+                f"the column '{name}:{types[i]}' holds a sequence per row; expected "
+                f"one value per row ('{name}:token'): {expected}",
+            )
+        return i
+    near = [f"{n}:{t}" for n, t in zip(names, types, strict=True) if n.startswith(name)]
+    seq = [c for c in near if c.rpartition(":")[2] in _SEQ_TYPES]
+    if seq:
+        raise _fail(
+            path,
+            1,
+            f"no {name!r} column, but {seq[0]!r} holds a sequence per row: RecBole's "
+            f"sequential layout (a list of items per row) is not supported; expected "
+            f"{expected}",
+        )
+    if near:
+        raise _fail(
+            path,
+            1,
+            f"no {name!r} column, but {near[0]!r}: columns are matched by their exact "
+            f"name, so rename it to {name!r}"
+            + ("" if required else " (or remove it to use the file order as time)"),
+        )
     if required:
-        raise _fail(path, 1, f"no {prefix!r} column in the header (columns: {names})")
+        raise _fail(
+            path,
+            1,
+            f"no {name!r} column in the header (columns: {names}); expected {expected}",
+        )
     return None
 
 
@@ -589,6 +778,13 @@ def _float_column(path, values: list[str], linenos: list[int], name: str) -> np.
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _no_breaks_in_column(path, values, linenos: list[int], name: str) -> None:
+    if _OTHER_BREAKS.search("".join(values)) is None:
+        return
+    for value, lineno in zip(values, linenos, strict=True):
+        _check_no_breaks(path, lineno, value, f"the {name} {value!r}")
+
+
 def _empty_tokens(path, values: list[str], linenos: list[int], name: str) -> None:
     for value, lineno in zip(values, linenos, strict=True):
         if not value.strip():
@@ -597,11 +793,13 @@ def _empty_tokens(path, values: list[str], linenos: list[int], name: str) -> Non
 
 def _read_recbole_columns(inter_path):
     """Users, items and timestamps (or ``None``) of a ``.inter`` file, in file order."""
-    names, _, rows, linenos = _read_atomic(inter_path)
-    u = _find_column(inter_path, names, "user_id")
-    i = _find_column(inter_path, names, "item_id")
-    t = _find_column(inter_path, names, "timestamp", required=False)
+    names, types, rows, linenos = _read_atomic(inter_path)
+    u = _find_column(inter_path, names, types, "user_id")
+    i = _find_column(inter_path, names, types, "item_id")
+    t = _find_column(inter_path, names, types, "timestamp", required=False)
     columns = list(zip(*rows, strict=True))
+    _no_breaks_in_column(inter_path, columns[u], linenos, "user id")
+    _no_breaks_in_column(inter_path, columns[i], linenos, "item id")
     users = [s.strip() for s in columns[u]]
     items = [s.strip() for s in columns[i]]
     _empty_tokens(inter_path, users, linenos, "user id")
@@ -615,8 +813,9 @@ def _read_recbole_columns(inter_path):
 def _read_recbole_items(item_path):
     """Item tokens, text fields (all non-id columns) and the first token_seq column."""
     names, types, rows, linenos = _read_atomic(item_path)
-    i = _find_column(item_path, names, "item_id")
+    i = _find_column(item_path, names, types, "item_id")
     columns = list(zip(*rows, strict=True))
+    _no_breaks_in_column(item_path, columns[i], linenos, "item id")
     tokens = [s.strip() for s in columns[i]]
     _empty_tokens(item_path, tokens, linenos, "item id")
     seen: dict[str, int] = {}
@@ -654,9 +853,12 @@ def read_recbole(
     ----------
     inter_path : str or path-like
         Tab-separated file whose first line is the typed header (``user_id:token
-        item_id:token rating:float timestamp:float``). The columns named ``user_id``,
-        ``item_id`` and ``timestamp`` (or starting with these names) are used; without a
-        timestamp column the file order is the time order.
+        item_id:token rating:float timestamp:float``), one interaction per row. The
+        columns named exactly ``user_id``, ``item_id`` and ``timestamp`` are used (a
+        column such as ``item_id_list`` or ``timestamp_ms`` is not taken for them, and
+        is refused when the exact one is missing); without a timestamp column the file
+        order is the time order. RecBole's sequential layout (``item_id_list:token_seq``,
+        a list of items per row) is not supported.
     item_path : str or path-like, optional
         The ``.item`` file. Every column but the item id becomes a catalog field under
         its own name (e.g. ``movie_title``, ``release_year``, ``class``).
@@ -674,9 +876,11 @@ def read_recbole(
     Raises
     ------
     ValueError
-        An empty file, a malformed header, a row with the wrong number of fields, an
-        empty id, a non-numeric timestamp or a duplicate item in the ``.item`` file
-        (all with the line number), or a file that is not UTF-8.
+        An empty file, a malformed header (a missing or duplicate column, a sequence
+        column such as ``item_id:token_seq`` for the ids), a row with the wrong number
+        of fields, an empty id or one with a line break (other than ``"\\n"``), a
+        non-numeric timestamp or a duplicate item in the ``.item`` file (all with the
+        line number), or a file that is not UTF-8.
     """
     users, items, times = _read_recbole_columns(inter_path)
     user_values, _ = _unify_ids(users)
@@ -703,15 +907,66 @@ def _json_key_line(text: str, key: str, occurrence: int = 1) -> int | None:
     return None
 
 
+class _JSONObject:
+    """A JSON object as its ``(key, value)`` pairs, in file order (duplicates kept)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[str, object]]):
+        self.pairs = pairs
+
+
+def _json_text(value, limit: int = 60) -> str:
+    """``value`` (as parsed by :func:`_read_json_object`) written as JSON, shortened."""
+
+    def dump(v) -> str:
+        if isinstance(v, _JSONObject):
+            inner = ", ".join(
+                f"{json.dumps(k, ensure_ascii=False)}: {dump(x)}" for k, x in v.pairs
+            )
+            return "{" + inner + "}"
+        if isinstance(v, list):
+            return "[" + ", ".join(dump(x) for x in v) + "]"
+        return json.dumps(v, ensure_ascii=False)
+
+    text = dump(value)
+    return text if len(text) <= limit else text[: limit - 4] + " ..."
+
+
+def _json_kind(value) -> str:
+    """``value``'s JSON type with the value itself (``'an array ([1, 2])'``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        kind = "an array"
+    elif isinstance(value, str):
+        kind = "a string"
+    elif isinstance(value, bool):
+        kind = "a boolean"
+    else:
+        kind = "a number"
+    return f"{kind} ({_json_text(value, 30)})"
+
+
 def _read_json_object(path) -> tuple[str, list[tuple[str, object]]]:
+    """Text and top-level ``(key, value)`` pairs of a JSON object file.
+
+    Nested objects are :class:`_JSONObject` (never lists), so that they are not taken
+    for lists of item ids; :func:`_json_text` shows them as JSON.
+    """
     text = _read_text(path)
     try:
-        pairs = json.loads(text, object_pairs_hook=lambda p: p)
+        value = json.loads(text, object_pairs_hook=_JSONObject)
     except json.JSONDecodeError as exc:
         raise _fail(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
-    if not isinstance(pairs, list) or (pairs and not isinstance(pairs[0], tuple)):
-        raise _fail(path, 1, "expected a JSON object {user: [items, ...]}")
-    return text, pairs
+    if not isinstance(value, _JSONObject):
+        start = len(text) - len(text.lstrip())
+        raise _fail(
+            path,
+            text.count("\n", 0, start) + 1,
+            f"expected a JSON object {{user: [items, ...]}}, got {_json_kind(value)}",
+        )
+    return text, value.pairs
 
 
 def read_json_sequences(path: str | os.PathLike, *, item_text=None) -> Sequences:
@@ -749,14 +1004,15 @@ def read_json_sequences(path: str | os.PathLike, *, item_text=None) -> Sequences
                 path,
                 _json_key_line(text, user),
                 f"user {user!r}: expected a non-empty list of item ids, got "
-                f"{json.dumps(history)[:40]}",
+                f"{_json_text(history)}",
             )
         for item in history:
             if type(item) is not int and type(item) is not str:
                 raise _fail(
                     path,
                     _json_key_line(text, user),
-                    f"user {user!r}: item ids must be integers or strings, got {item!r}",
+                    f"user {user!r}: item ids must be integers or strings, got "
+                    f"{_json_text(item)}",
                 )
         users.append(user)
         flat.extend(history)
@@ -793,6 +1049,27 @@ def _is_json(text: str) -> bool:
     return True
 
 
+def _check_sequences_header(path, lineno: int, tokens: list[str]) -> None:
+    """Refuse a first line of a text sequences file that is a header, not a user."""
+    typed = next((t for t in tokens if _RECBOLE_FIELD.fullmatch(t)), None)
+    if typed is not None:
+        raise _fail(
+            path,
+            lineno,
+            f"the line looks like a RecBole header ({typed!r}), not 'user item item "
+            "...'; read a RecBole .inter file with format='recbole' (--format "
+            "recbole), or remove the header",
+        )
+    words = [t.lower().lstrip("#") for t in tokens[:2]]
+    if words[0] in _USER_WORDS and (len(words) == 1 or words[1] in _ITEM_WORDS):
+        raise _fail(
+            path,
+            lineno,
+            f"the line looks like a header ({' '.join(tokens[:2])!r}), not 'user item "
+            "item ...'; files of sequences have no header: remove it",
+        )
+
+
 def read_text_sequences(path: str | os.PathLike, *, item_text=None) -> Sequences:
     """Read lines ``user item item ...`` (whitespace separated, items in time order).
 
@@ -812,9 +1089,11 @@ def read_text_sequences(path: str | os.PathLike, *, item_text=None) -> Sequences
     Raises
     ------
     ValueError
-        A line with a user but no items or a duplicate user (with the line number), an
-        empty file, a file that holds JSON (read it with ``format="json"``), or a
-        file that is not UTF-8 text.
+        A line with a user but no items, a duplicate user, a line break other than
+        ``"\\n"`` inside a line (``"\\f"``, ``"\\x85"``, ``"\\u2028"``, ...) or a
+        header as the first line (``user_id item_ids``, RecBole's ``user_id:token
+        ...``), all with the line number, an empty file, a file that holds JSON (read
+        it with ``format="json"``), or a file that is not UTF-8 text.
     """
     text = _read_text(path)
     if text.lstrip()[:1] in ("{", "[") and _is_json(text):
@@ -824,11 +1103,19 @@ def read_text_sequences(path: str | os.PathLike, *, item_text=None) -> Sequences
             "this looks like JSON, not lines 'user item item ...'; read it with "
             "format='json' (--format json)",
         )
+    lines = _split_lines(path, text)
+    joined = "\n".join(lines)  # without the "\r" of "\r\n"
+    found = _OTHER_BREAKS.search(joined)
+    if found is not None:
+        lineno = joined.count("\n", 0, found.start()) + 1
+        _check_no_breaks(path, lineno, lines[lineno - 1], "the line")
     users, flat, lengths, seen = [], [], [], {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(lines, start=1):
         tokens = line.split()
         if not tokens:
             continue
+        if not users:
+            _check_sequences_header(path, lineno, tokens)
         user = tokens[0]
         if len(tokens) < 2:
             raise _fail(path, lineno, f"user {user!r} has no items")
