@@ -93,7 +93,11 @@ def _recovered_cell(records, ndcg_of, among=None) -> str:
 
 
 def _mean_std(values) -> str:
-    values = np.asarray(values, dtype=float)
+    """Mean +- std; ``-`` where no value is defined (e.g. the precision of removing
+    nothing, recorded as null)."""
+    values = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    if np.isnan(values).all():
+        return "-"
     return (
         f"{values.mean():.4f} ± {values.std():.4f}"
         if values.size > 1

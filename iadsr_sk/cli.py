@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import platform
+import re
 import resource
 import sys
 import time
@@ -126,14 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--sequences", type=_existing_file, help="your own sequences file")
     run.add_argument(
         "--format",
-        default="auto",
         choices=("auto", "recbole", "json", "text"),
-        help="format of --sequences (default: detect from the extension)",
+        help="format of --sequences (default: auto, detect from the extension)",
     )
     run.add_argument(
-        "--item-text", type=_existing_file, help="item text TSV (item<TAB>text)"
+        "--item-text",
+        type=_existing_file,
+        help="item text TSV (item<TAB>text) of --sequences",
     )
-    run.add_argument("--data-home", help="folder holding the datasets (or $IADSR_DATA)")
+    run.add_argument(
+        "--data-home", help="folder holding the --dataset datasets (or $IADSR_DATA)"
+    )
     run.add_argument(
         "--model",
         default="markov",
@@ -154,9 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
         "last-position training, prefix texts) where not set explicitly",
     )
     run.add_argument(
-        "--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)"
+        "--device",
+        default="cpu",
+        help="cpu, cuda, cuda:N or auto (default: cpu); pop and markov always run on "
+        "the CPU",
     )
-    run.add_argument("--max-epochs", type=_positive_int, help="cap on training epochs")
+    run.add_argument(
+        "--max-epochs",
+        type=_positive_int,
+        help="cap on a neural recommender's training epochs",
+    )
     den = run.add_argument_group("denoising (IADSR)")
     den.add_argument(
         "--denoiser",
@@ -190,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--test-input",
         default="raw",
         choices=("raw", "denoised"),
-        help="evaluate on the raw or the denoised test histories (default: raw)",
+        help="evaluate on the raw or (a learned denoiser) the denoised test histories "
+        "(default: raw)",
     )
     den.add_argument(
         "--drop-rate",
@@ -226,20 +239,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     den.add_argument(
         "--embedder",
-        default="default",
-        help="language model: 'default' (all-MiniLM-L6-v2, offline) or a local folder",
+        help="a denoiser with a semantic view (not collab-only): its language model, "
+        "'default' (all-MiniLM-L6-v2, offline; the default) or a local folder",
     )
     den.add_argument(
         "--semantic-mode",
         choices=("item", "prefix"),
-        help="semantic interests from item texts (default) or history prefixes",
-    )
-    den.add_argument("--embedding-cache", help="folder for the embedding cache")
-    den.add_argument(
-        "--align-epochs", type=_positive_int, default=10, help="Stage-2 epochs (default 10)"
+        help="a denoiser with a semantic view: semantic interests from item texts "
+        "(default) or history prefixes",
     )
     den.add_argument(
-        "--threshold", type=_rate, default=0.5, help="keep probability threshold (0.5)"
+        "--embedding-cache",
+        help="a denoiser with a semantic view: folder for the embedding cache",
+    )
+    den.add_argument(
+        "--align-epochs",
+        type=_positive_int,
+        help="a learned denoiser: Stage-2 epochs (default 10)",
+    )
+    den.add_argument(
+        "--threshold",
+        type=_rate,
+        help="a learned denoiser's keep rule: keep probability threshold (default 0.5)",
     )
     run.add_argument("--out", type=_output_path, help="write the results as JSON here")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -255,7 +276,9 @@ def _load(args):
 
     if args.dataset:
         return args.dataset, load_dataset(args.dataset, data_home=args.data_home)
-    seqs = read_sequences(args.sequences, format=args.format, item_text=args.item_text)
+    seqs = read_sequences(
+        args.sequences, format=args.format or "auto", item_text=args.item_text
+    )
     return str(args.sequences), seqs
 
 
@@ -271,8 +294,8 @@ def _make_model(args):
 
 def _noise_cell(row: dict) -> str:
     """``"20% insert"`` (``"20% insert, popularity"``), or ``-`` without noise."""
-    rate = row.get("noise_rate") or 0
-    if not rate > 0:
+    rate = row.get("noise_rate")
+    if not _is_number(rate) or not rate > 0:
         return "-"
     cell = f"{100 * rate:g}% {row.get('noise_mode', '?')}"
     sampling = row.get("noise_sampling", "uniform")
@@ -280,12 +303,19 @@ def _noise_cell(row: dict) -> str:
 
 
 def _removed_cell(row: dict) -> str:
-    return format_share(row["removed_fraction"]) if "removed_fraction" in row else "-"
+    share = row.get("removed_fraction")
+    return format_share(share) if _is_number(share) else "-"
 
 
 def _roc_auc_cell(row: dict) -> str:
-    detection = row.get("noise_detection") or {}
-    return f"{detection['roc_auc']:.3f}" if "roc_auc" in detection else "-"
+    detection = row.get("noise_detection")
+    auc = detection.get("roc_auc") if isinstance(detection, dict) else None
+    return f"{auc:.3f}" if _is_number(auc) else "-"
+
+
+def _metric_cell(metrics: dict, key: str) -> str:
+    value = metrics.get(key)
+    return f"{value:.4f}" if _is_number(value) else "-"
 
 
 def _test_input_cell(row: dict) -> str:
@@ -331,7 +361,8 @@ def format_table(rows: list[dict], splits=("test",), keys=REPORT_KEYS) -> str:
     lines = [header]
     for row in rows:
         for split in splits:
-            metrics = row.get(split) or {}
+            metrics = row.get(split)
+            metrics = metrics if isinstance(metrics, dict) else {}
             lines.append(
                 [
                     Path(str(row.get("dataset", "?"))).name,
@@ -340,7 +371,7 @@ def format_table(rows: list[dict], splits=("test",), keys=REPORT_KEYS) -> str:
                     str(row.get("seed", "-")),
                     *(c[2](row) for c in before),
                     split,
-                    *(f"{metrics[k]:.4f}" if k in metrics else "-" for k in keys),
+                    *(_metric_cell(metrics, k) for k in keys),
                     *(c[2](row) for c in after),
                 ]
             )
@@ -359,30 +390,12 @@ def run(args) -> dict:
     from .data import leave_one_out_split
 
     started = time.perf_counter()
+    _check_options(args)
     logger.info("loading %s", args.dataset or args.sequences)
     name, seqs = _load(args)
     logger.info(
         "%d users, %d items, %d interactions", len(seqs), seqs.n_items, seqs.n_interactions
     )
-    if args.denoiser == "none":
-        _refuse_unused(
-            [
-                ("--drop-rate", args.drop_rate is not None),
-                ("--drop-rate-grid", args.drop_rate_grid is not None),
-                ("--standardize", args.standardize),
-                ("--center-items", args.center_items),
-            ],
-            "a denoiser (--denoiser iadsr, random, ...); with --denoiser none nothing "
-            "is removed",
-        )
-    if args.noise_rate == 0:
-        _refuse_unused(
-            [
-                ("--noise-mode", args.noise_mode != "replace"),
-                ("--noise-sampling", args.noise_sampling != "uniform"),
-            ],
-            "--noise-rate above 0: without it no noise is injected",
-        )
     if args.denoiser != "none" or args.noise_rate > 0:
         return _run_denoising(args, name, seqs, started)
     max_len = _denoising_run(args).max_len
@@ -425,10 +438,228 @@ def run(args) -> dict:
         "python": platform.python_version(),
     }
     if args.model in NEURAL_MODELS:
+        result["max_epochs"] = args.max_epochs
         result["epochs"] = int(model.n_epochs_)
         result["n_train_sequences"] = int(model.n_train_sequences_)
         result["seconds_per_epoch"] = round(float(model.seconds_per_epoch_), 3)
     return result
+
+
+#: the learned denoisers (an InterestAligner scores the items), as --denoiser names
+LEARNED = tuple(name for name, variant in DENOISERS.items() if variant is not None)
+#: the learned denoisers with a semantic view (a language model reads item texts)
+SEMANTIC = tuple(name for name in LEARNED if DENOISERS[name] != "collab_only")
+
+_DEVICE = re.compile(r"cpu|auto|cuda(:\d+)?")
+
+
+def _one_of(names) -> str:
+    """``"a, b or c"``."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _grid_text(grid) -> str:
+    return " ".join("rule" if rate is None else f"{rate:g}" for rate in grid)
+
+
+def _check_options(args) -> None:
+    """Refuse, before loading anything, options that would be ignored or clash, in the
+    command line's own words (the library's checks name its Python parameters)."""
+    # where the data come from
+    if args.dataset:
+        _refuse_unused(
+            [
+                ("--item-text", args.item_text is not None),
+                ("--format", args.format is not None),
+            ],
+            "--sequences: the bundled --dataset datasets come with their own format "
+            "and item texts",
+        )
+    else:
+        _refuse_unused(
+            [("--data-home", args.data_home is not None)],
+            "--dataset: it is the folder of the bundled datasets, and --sequences "
+            "names its file itself",
+        )
+    _check_device(args)
+    floor = args.model in FLOOR_MODELS
+    neural = f"a neural recommender (--model {_one_of(NEURAL_MODELS)})"
+    if floor:
+        if args.denoiser != "none" or args.noise_rate > 0:
+            raise ValueError(
+                f"--denoiser/--noise-rate need {neural}; {args.model!r} has no hidden "
+                "states"
+            )
+        _refuse_unused(
+            [("--max-epochs", args.max_epochs is not None)],
+            f"{neural}; --model {args.model} is not trained in epochs",
+        )
+    learned_only = [
+        ("--test-input denoised", args.test_input == "denoised"),
+        ("--threshold", args.threshold is not None),
+        ("--align-epochs", args.align_epochs is not None),
+    ]
+    learned = f"a learned denoiser (--denoiser {_one_of(LEARNED)})"
+    semantic = f"a denoiser with a semantic view (--denoiser {_one_of(SEMANTIC)})"
+    if floor:
+        learned += f", with {neural}"
+        semantic += f", with {neural}"
+    if args.denoiser == "none":
+        _refuse_unused(
+            [
+                ("--drop-rate", args.drop_rate is not None),
+                ("--drop-rate-grid", args.drop_rate_grid is not None),
+                ("--standardize", args.standardize),
+                ("--center-items", args.center_items),
+            ],
+            "a denoiser (--denoiser iadsr, random, ...); with --denoiser none nothing "
+            "is removed",
+        )
+        _refuse_unused(learned_only, f"{learned}; with --denoiser none nothing is removed")
+        _refuse_unused(
+            _semantic_options(args), f"{semantic}; with --denoiser none nothing is removed"
+        )
+    elif args.denoiser in ("random", "oracle"):
+        does = (
+            "drops items at random (at --drop-rate)"
+            if args.denoiser == "random"
+            else "removes exactly the items --noise-rate injects"
+        )
+        if args.denoiser == "oracle":
+            if not args.noise_rate > 0:
+                raise ValueError(
+                    "--denoiser oracle removes the items --noise-rate injects; it needs "
+                    "--noise-rate above 0"
+                )
+            if args.drop_rate is not None:
+                raise ValueError(
+                    "--drop-rate does not apply to --denoiser oracle: it removes exactly "
+                    "the items --noise-rate injects"
+                )
+        _refuse_unused(
+            [
+                ("--drop-rate-grid", args.drop_rate_grid is not None),
+                ("--standardize", args.standardize),
+                ("--center-items", args.center_items),
+                *learned_only,
+            ],
+            f"{learned}; --denoiser {args.denoiser} {does}",
+        )
+        _refuse_unused(
+            _semantic_options(args), f"{semantic}; --denoiser {args.denoiser} {does}"
+        )
+    else:
+        _check_learned_options(args)
+    if args.noise_rate == 0:
+        _refuse_unused(
+            [
+                ("--noise-mode", args.noise_mode != "replace"),
+                ("--noise-sampling", args.noise_sampling != "uniform"),
+            ],
+            "--noise-rate above 0: without it no noise is injected",
+        )
+
+
+def _check_learned_options(args) -> None:
+    """The options of a learned denoiser (``--denoiser iadsr``, ``collab-only``, ...)."""
+    grid = args.drop_rate_grid
+    if args.drop_rate is not None and grid is not None:
+        raise ValueError("set --drop-rate or --drop-rate-grid, not both")
+    if grid is not None and len(set(grid)) != len(grid):
+        repeated = " and ".join(
+            _grid_text([rate]) for rate in dict.fromkeys(grid) if grid.count(rate) > 1
+        )
+        raise ValueError(
+            f"--drop-rate-grid repeats {repeated} (in --drop-rate-grid {_grid_text(grid)}"
+            "; 'none' is 0, no denoising): give each budget once"
+        )
+    rule = args.drop_rate is None and (grid is None or None in grid)
+    if not rule:
+        _refuse_unused(
+            [("--threshold", args.threshold is not None)],
+            "the keep rule: with "
+            + ("--drop-rate" if grid is None else "a --drop-rate-grid without 'rule'")
+            + " the lowest-scoring share of the items is removed, whatever their keep "
+            "probability"
+            + (
+                " (leave --drop-rate out to use the keep rule)"
+                if grid is None
+                else " (add 'rule' to the grid to compare the two)"
+            ),
+        )
+    budget = [
+        ("--standardize", args.standardize, "standardised scores average 0 in every "
+         "history"),
+        ("--center-items", args.center_items, "centred scores average 0 for every item"),
+    ]  # fmt: skip
+    given = [(flag, why) for flag, on, why in budget if on]
+    if given and rule:
+        needed = (
+            "--drop-rate or --drop-rate-grid"
+            if grid is None
+            else "a --drop-rate-grid without 'rule' (or --drop-rate)"
+        )
+        flags = " and ".join(flag for flag, _ in given)
+        raise ValueError(
+            f"{flags} {'needs' if len(given) == 1 else 'need'} {needed}: "
+            f"{'; '.join(why for _, why in given)}, so the --threshold keep rule would "
+            "remove about half of them; set --drop-rate (e.g. --drop-rate 0.1)"
+        )
+    if args.denoiser not in SEMANTIC:
+        _refuse_unused(
+            _semantic_options(args),
+            f"a denoiser with a semantic view (--denoiser {_one_of(SEMANTIC)}); "
+            f"--denoiser {args.denoiser} reads no item texts",
+        )
+
+
+def _semantic_options(args) -> list:
+    """(flag, given) of the options of a denoiser's semantic view."""
+    return [
+        ("--embedder", args.embedder is not None),
+        ("--semantic-mode", args.semantic_mode is not None),
+        ("--embedding-cache", args.embedding_cache is not None),
+    ]
+
+
+def _check_device(args) -> None:
+    """Refuse an unknown --device, or CUDA where there is none, before anything
+    runs; a floor model (which runs on the CPU) only says it does not use it."""
+    spec = args.device.strip().lower()
+    if not _DEVICE.fullmatch(spec):
+        raise ValueError(
+            f"unknown device {args.device!r} for --device; choose cpu, cuda, cuda:N "
+            "(N = GPU index) or auto"
+        )
+    if args.model in FLOOR_MODELS:
+        if spec != "cpu":
+            logger.warning(
+                "--device %s is not used: --model %s runs on the CPU",
+                args.device,
+                args.model,
+            )
+        return
+    if not spec.startswith("cuda"):
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        reason = (
+            "this torch build has no CUDA support"
+            if torch.version.cuda is None
+            else "no CUDA GPU is visible"
+        )
+        raise ValueError(
+            f"--device {args.device}: CUDA is not available ({reason}); use --device "
+            "cpu or --device auto"
+        )
+    index = int(spec.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise ValueError(
+            f"--device {args.device}: there are only {torch.cuda.device_count()} CUDA "
+            "devices"
+        )
 
 
 def _refuse_unused(flags, needed: str) -> None:
@@ -441,6 +672,16 @@ def _refuse_unused(flags, needed: str) -> None:
 
 
 def _denoising_run(args) -> DenoisingRun:
+    # options not given (None) take DenoisingRun's defaults
+    given = {
+        name: value
+        for name, value in (
+            ("embedder", args.embedder),
+            ("align_epochs", args.align_epochs),
+            ("threshold", args.threshold),
+        )
+        if value is not None
+    }
     return DenoisingRun(
         model=args.model,
         denoiser=args.denoiser,
@@ -453,13 +694,11 @@ def _denoising_run(args) -> DenoisingRun:
         drop_rate=args.drop_rate,
         drop_rate_grid=None if args.drop_rate_grid is None else tuple(args.drop_rate_grid),
         device=args.device,
-        embedder=args.embedder,
         semantic_mode=args.semantic_mode,
         embedding_cache=args.embedding_cache,
         max_epochs=args.max_epochs,
-        align_epochs=args.align_epochs,
-        threshold=args.threshold,
         preset=args.preset,
+        **given,
         verbose=0 if args.quiet else 1,
         denoiser_params={
             name: True
@@ -473,11 +712,6 @@ def _denoising_run(args) -> DenoisingRun:
 
 
 def _run_denoising(args, name: str, seqs, started: float) -> dict:
-    if args.model in FLOOR_MODELS:
-        raise ValueError(
-            f"--denoiser/--noise-rate need a neural recommender (--model one of "
-            f"{', '.join(NEURAL_MODELS)}); {args.model!r} has no hidden states"
-        )
     variant = DENOISERS.get(args.denoiser)
     if variant not in (None, "collab_only") and seqs.catalog is None:
         # said here in the CLI's words: the embedder's own error names item_text=
@@ -516,15 +750,16 @@ def main(argv=None) -> int:
         rows = []
         for path in args.files:
             try:
-                data = json.loads(Path(path).read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                rows.extend(read_results(path))
+            except ValueError as exc:
                 parser.error(f"{path} is not a results JSON file ({exc})")
-            rows.extend(data if isinstance(data, list) else [data])
+            except OSError as exc:
+                parser.error(f"cannot read {path}: {exc.strerror or exc}")
         print(format_table(rows, splits=(args.split,)))
         return 0
     undo_logging = _configure_logging(args.quiet)
     try:
-        result = run(args)
+        result = _json_ready(run(args))
     except (ValueError, KeyError, TypeError, FileNotFoundError, FloatingPointError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"iadsr-sk: error: {message}", file=sys.stderr)
@@ -537,9 +772,8 @@ def main(argv=None) -> int:
     print(format_table([result], splits=("valid", "test")))
     if args.out:
         try:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
-        except OSError as exc:
+            _write_json(args.out, result)
+        except (OSError, TypeError, ValueError) as exc:
             print(f"iadsr-sk: error: cannot write {args.out}: {exc}", file=sys.stderr)
             undo_logging()
             return 2
@@ -548,10 +782,116 @@ def main(argv=None) -> int:
     return 0
 
 
-def _json_default(value):
+def _json_ready(value):
+    """``value`` with numpy scalars and arrays as Python values, tuples as lists and
+    every non-finite float (NaN, infinity: not JSON) as ``None``."""
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _json_ready(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _write_json(path: Path, result: dict) -> None:
+    """Write ``result`` whole or not at all: strict JSON (no NaN), through a temporary
+    file in the same folder that replaces ``path`` once it is complete."""
+    text = json.dumps(_json_ready(result), indent=2, allow_nan=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        try:
+            partial.write_text(text, encoding="utf-8")
+        except PermissionError:  # a writable file in a folder that takes no new ones
+            path.write_text(text, encoding="utf-8")
+            return
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _json_kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if _is_number(value):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _results_problem(row) -> str | None:
+    """Why ``row`` is not one run's results (``None`` when it is): a results object
+    has a ``model`` and a ``test`` or ``valid`` object of metrics (numbers or null);
+    the fields the table shows have the types it needs."""
+    if not isinstance(row, dict):
+        return f"it holds {_json_kind(row)}, not an object of results"
+    if "model" not in row:
+        return "no 'model' field"
+    splits = [split for split in ("valid", "test") if split in row]
+    if not splits:
+        return "no 'test' or 'valid' metrics"
+    for split in splits:
+        metrics = row[split]
+        if not isinstance(metrics, dict):
+            return f"'{split}' is {_json_kind(metrics)}, not an object of metrics"
+        for key, value in metrics.items():
+            if value is not None and not _is_number(value):
+                return f"{split}[{key!r}] is {_json_kind(value)}, not a number"
+    for key in ("noise_rate", "removed_fraction"):
+        value = row.get(key)
+        if value is not None and not _is_number(value):
+            return f"{key!r} is {_json_kind(value)}, not a number"
+    detection = row.get("noise_detection")
+    if detection is not None:
+        if not isinstance(detection, dict):
+            return f"'noise_detection' is {_json_kind(detection)}, not an object"
+        value = detection.get("roc_auc")
+        if value is not None and not _is_number(value):
+            return f"noise_detection['roc_auc'] is {_json_kind(value)}, not a number"
+    return None
+
+
+def read_results(path) -> list[dict]:
+    """The runs in a results JSON file (one run's object, or a list of them).
+
+    Raises :class:`ValueError`, saying why, when the file is not results: not JSON
+    (a UTF-8 byte order mark is accepted), or not objects with a ``model`` and
+    ``test`` or ``valid`` metrics (a sequences file, a number, ...).
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(str(exc)) from None
+    if isinstance(data, list):
+        if not data:
+            raise ValueError("an empty list, no runs")
+        for n, row in enumerate(data):
+            if not isinstance(row, dict):
+                raise ValueError(
+                    f"entry {n} is {_json_kind(row)}, not an object of results"
+                )
+            problem = _results_problem(row)
+            if problem:
+                raise ValueError(f"entry {n}: {problem}")
+        return data
+    problem = _results_problem(data)
+    if problem:
+        raise ValueError(problem)
+    return [data]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -249,6 +249,35 @@ def _check_denoiser_params(run: DenoisingRun) -> None:
         denoiser._check_budget_options()
 
 
+def _random_drop_rate(run: DenoisingRun) -> float:
+    """The drop rate of ``denoiser="random"`` (``drop_rate``, by default 0.1)."""
+    return 0.1 if run.drop_rate is None else run.drop_rate
+
+
+def _settings(run: DenoisingRun) -> dict:
+    """The settings that tell a run's results apart from another's, for its results:
+    the recommender's epoch cap and, where the denoiser uses them, its removal budget
+    (``drop_rate``, ``drop_rate_grid``), keep-rule ``threshold``, Stage-2
+    ``align_epochs`` and semantic view (``semantic_mode``, ``embedder``)."""
+    settings: dict = {"max_epochs": run.max_epochs}
+    variant = DENOISERS[run.denoiser]
+    if run.denoiser == "random":
+        settings["drop_rate"] = _random_drop_rate(run)
+    if variant is None:
+        return settings
+    grid = run.drop_rate_grid
+    settings["drop_rate"] = run.drop_rate
+    if grid is not None:
+        settings["drop_rate_grid"] = list(grid)
+    if run.drop_rate is None and (grid is None or None in grid):  # the keep rule
+        settings["threshold"] = run.threshold
+    settings["align_epochs"] = run.align_epochs
+    if variant != "collab_only":
+        settings["semantic_mode"] = run.semantic_mode
+        settings["embedder"] = str(run.embedder)
+    return settings
+
+
 def _fit_seconds(model) -> float:
     """Seconds ``model.fit`` spent in its epochs (training and validation)."""
     return float(sum(h["seconds"] + h.get("valid_seconds", 0.0) for h in model.history_))
@@ -270,20 +299,34 @@ def format_share(share: float) -> str:
     return f"{percent:.2g}%" if percent >= 1e-4 else "<0.0001%"
 
 
+def _share_of(mask: np.ndarray) -> float | None:
+    """The share of ``True`` in ``mask``; ``None`` (undefined) when it is empty."""
+    return float(mask.mean()) if mask.size else None
+
+
+def _share_text(share: float | None) -> str:
+    """:func:`format_share`, or ``"n/a"`` for an undefined share."""
+    return "n/a" if share is None else format_share(share)
+
+
 def _removal_audit(keep: np.ndarray, noise_mask, cold: np.ndarray) -> dict:
     """What a keep-mask over the training positions removed: the removed share, the
     removal rates of genuine cold and warm items and, where noise was injected, the
-    precision and recall of the removals as noise detection."""
+    precision and recall of the removals as noise detection.
+
+    A rate without a denominator is ``None``: the cold-item rate when there are no
+    genuine cold items, the precision when nothing was removed.
+    """
     genuine = np.ones_like(keep) if noise_mask is None else ~noise_mask
     audit = {
         "removed_fraction": float(1 - keep.mean()),
-        "cold_item_removal_rate": float((~keep[genuine & cold]).mean()),
-        "warm_item_removal_rate": float((~keep[genuine & ~cold]).mean()),
+        "cold_item_removal_rate": _share_of(~keep[genuine & cold]),
+        "warm_item_removal_rate": _share_of(~keep[genuine & ~cold]),
     }
     if noise_mask is not None and noise_mask.any():
         dropped = ~keep
         audit["noise_detection"] = {
-            "precision": float(noise_mask[dropped].mean()) if dropped.any() else 0.0,
+            "precision": _share_of(noise_mask[dropped]),
             "recall": float(dropped[noise_mask].mean()),
         }
     return audit
@@ -319,7 +362,7 @@ def _search_drop_rate(
             int((~keep).sum()),
             keep.size,
             format_share(removed),
-            format_share(removals["cold_item_removal_rate"]),
+            _share_text(removals["cold_item_removal_rate"]),
             f"training {run.model}" if retrain else "the Stage-1 recommender",
         )
         if retrain:
@@ -415,11 +458,20 @@ def run_denoising(
             sampling=run.noise_sampling,
             random_state=run.seed,
         )
-        logger.info(
-            "injected %d noisy items (%.1f%% of training positions)",
-            int(noise_mask.sum()),
-            100 * noise_mask.mean(),
-        )
+        if noise_mask.any():
+            logger.info(
+                "injected %d noisy items (%.1f%% of training positions)",
+                int(noise_mask.sum()),
+                100 * noise_mask.mean(),
+            )
+        else:
+            logger.warning(
+                "the noise rate %g injected no items into the %d training positions: "
+                "no noise detection to report (n_noise_items is 0); a higher rate or "
+                "more data injects some",
+                run.noise_rate,
+                noise_mask.size,
+            )
     # cold: the least popular items of the clean training histories, per position
     cold = cold_item_mask(split.train)[train.codes]
     eval_set = (split.valid_input, split.valid_target)
@@ -436,10 +488,11 @@ def run_denoising(
         # the same min_length=1 rule as every other denoiser)
         keep = keep_mask_from_scores(train, np.where(noise_mask, -1.0, 1.0))
     elif run.denoiser == "random":
-        rate = 0.1 if run.drop_rate is None else run.drop_rate
         # the drops draw from their own stream: with run.seed itself they would
         # repeat inject_noise's draws and remove exactly the injected items
-        dropper = RandomDropper(rate=rate, random_state=_stream_seed(run.seed, "drops"))
+        dropper = RandomDropper(
+            rate=_random_drop_rate(run), random_state=_stream_seed(run.seed, "drops")
+        )
         keep = dropper.fit(train)._keep(train)
     elif variant is not None:
         t0 = time.perf_counter()
@@ -542,8 +595,8 @@ def run_denoising(
         int((~keep).sum()),
         keep.size,
         format_share(result["removed_fraction"]),
-        format_share(result["cold_item_removal_rate"]),
-        format_share(result["warm_item_removal_rate"]),
+        _share_text(result["cold_item_removal_rate"]),
+        _share_text(result["warm_item_removal_rate"]),
     )
 
     result.update(
@@ -559,9 +612,12 @@ def run_denoising(
             "noise_mode": run.noise_mode,
             "noise_sampling": run.noise_sampling,
             "test_input": run.test_input,
+            **_settings(run),
             "denoise_seconds": round(denoise_seconds, 3),
         }
     )
+    if noise_mask is not None:
+        result["n_noise_items"] = int(noise_mask.sum())
     for key in ("aligner_params", "denoiser_params"):
         if getattr(run, key):
             result[key] = dict(getattr(run, key))

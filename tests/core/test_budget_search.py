@@ -70,7 +70,8 @@ def test_every_candidate_reports_what_it_removed(logs):
     none, low, high = result["budget_search"]
     # no denoising removes nothing: no cold item, no injected item
     assert none["cold_item_removal_rate"] == none["warm_item_removal_rate"] == 0.0
-    assert none["noise_detection"] == {"precision": 0.0, "recall": 0.0}
+    # nothing removed: no precision to speak of
+    assert none["noise_detection"] == {"precision": None, "recall": 0.0}
     # the larger budget cuts deeper into the same ranking
     assert high["removed_fraction"] > low["removed_fraction"]
     assert high["noise_detection"]["recall"] >= low["noise_detection"]["recall"]
@@ -169,7 +170,7 @@ def test_cli_standardize(logs, tmp_path, capsys):
     assert result["removed_fraction"] == pytest.approx(0.3, abs=0.03)
     # refused, naming the problem, where it cannot apply
     assert main([*argv, "--standardize"]) == 2
-    assert "standardize=True needs removal_rate" in capsys.readouterr().err
+    assert "--standardize needs --drop-rate or --drop-rate-grid" in capsys.readouterr().err
     plain = ["run", "--sequences", str(logs), "--model", "gru4rec", "-q"]
     assert main([*plain, "--standardize"]) == 2
     assert "--standardize needs a denoiser" in capsys.readouterr().err
@@ -189,7 +190,7 @@ def test_cli_center_items(logs, tmp_path, capsys):
     assert result["removed_fraction"] == pytest.approx(0.3, abs=0.03)
     # refused, naming the problem, where it cannot apply
     assert main([*argv, "--center-items"]) == 2
-    assert "center_items=True needs removal_rate" in capsys.readouterr().err
+    assert "--center-items needs --drop-rate or --drop-rate-grid" in capsys.readouterr().err
     plain = ["run", "--sequences", str(logs), "--model", "gru4rec", "-q"]
     assert main([*plain, "--center-items"]) == 2
     assert "--center-items needs a denoiser" in capsys.readouterr().err

@@ -51,7 +51,7 @@ def test_cli_oracle(logs, tmp_path, capsys):
     assert result["denoiser"] == "oracle"
     assert result["noise_detection"]["precision"] == 1.0
     assert main(argv) == 2
-    assert "needs noise_rate > 0" in capsys.readouterr().err
+    assert "it needs --noise-rate above 0" in capsys.readouterr().err
 
 
 def test_a_history_of_injected_items_only_keeps_one_item(logs):
