@@ -16,7 +16,9 @@ from ._sequences import Sequences
 
 __all__ = ["write_recbole"]
 
-# every character str.splitlines() breaks a line at: a reader would split the row
+# every character str.splitlines() breaks a line at: \n and \r end a row, and the
+# others are refused in ids by this package's readers and split rows in many other
+# tools, so no token may hold one
 _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 # integral timestamps up to 2**53 are written without a decimal part, exactly
 _EXACT_INT = 2.0**53
