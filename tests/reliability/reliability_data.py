@@ -94,22 +94,34 @@ def every_estimator():
     ]
 
 
-def tiny_text_model():
+def tiny_text_model(special_tokens: bool = False):
     """``(model, tokenizer)``: a 1-layer BERT of width 8 over a word-level vocabulary.
 
     Built from a config (random weights), so nothing is downloaded; enough to check
-    how text reaches the model, not what it means.
+    how text reaches the model, not what it means. The tokenizer adds no special
+    token (like GPT-2's), or with ``special_tokens`` wraps every text in
+    ``[CLS] ... [SEP]`` (like BERT's).
     """
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     words = ["[PAD]", "[UNK]", "red", "blue", "lipstick", "wig", "nail", "polish"]
     words += ["unknown", "item"]
+    if special_tokens:
+        words += ["[CLS]", "[SEP]"]
     backend = Tokenizer(
         models.WordLevel({word: i for i, word in enumerate(words)}, unk_token="[UNK]")
     )
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    if special_tokens:
+        backend.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]",
+            special_tokens=[
+                ("[CLS]", words.index("[CLS]")),
+                ("[SEP]", words.index("[SEP]")),
+            ],
+        )
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]"
     )

@@ -11,45 +11,13 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from reliability_data import tiny_text_model
 
 from iadsr_sk.data import ItemCatalog, Sequences
 from iadsr_sk.semantic import SemanticEmbedder
 
 MISSING = [float("nan"), np.float32("nan"), pd.NA, pd.NaT, np.datetime64("NaT")]
 MISSING_IDS = ["nan", "float32-nan", "pd.NA", "pd.NaT", "np.NaT"]
-
-
-def _word_model(special_tokens: bool):
-    """``(model, tokenizer)``: a 1-layer BERT of width 8 whose word-level tokenizer
-    adds ``[CLS] ... [SEP]`` or, like GPT-2's, no special token at all."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "red", "wig", "item"]
-    backend = Tokenizer(
-        models.WordLevel({word: i for i, word in enumerate(words)}, unk_token="[UNK]")
-    )
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    if special_tokens:
-        backend.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-        )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]"
-    )
-    config = BertConfig(
-        vocab_size=len(words),
-        hidden_size=8,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=16,
-        max_position_embeddings=32,
-    )
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        model = BertModel(config)
-    return model.eval(), tokenizer
 
 
 def _gpt2_model():
@@ -144,7 +112,7 @@ def test_precomputed_vectors_near_the_float32_limit_are_kept():
 
 # --------------------------------------------------------------- empty texts
 @pytest.mark.parametrize(
-    "build", [_gpt2_model, lambda: _word_model(False)], ids=["gpt2", "word-level"]
+    "build", [_gpt2_model, lambda: tiny_text_model(False)], ids=["gpt2", "word-level"]
 )
 def test_empty_text_without_special_tokens(build):
     embedder = SemanticEmbedder(build())
@@ -156,7 +124,7 @@ def test_empty_text_without_special_tokens(build):
 
 
 def test_empty_text_with_special_tokens_is_embedded():
-    embedder = SemanticEmbedder(_word_model(True))
+    embedder = SemanticEmbedder(tiny_text_model(True))
     vectors = embedder.embed_texts(["red wig", ""])
     assert vectors.shape == (2, 8)
     assert np.isfinite(vectors).all()
