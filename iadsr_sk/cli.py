@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import platform
 import re
@@ -14,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from . import __version__
 from .experiment import (
     DENOISERS,
@@ -23,6 +20,7 @@ from .experiment import (
     REPORT_KEYS,
     DenoisingRun,
     format_share,
+    json_ready,
     make_recommender,
     run_denoising,
 )
@@ -759,7 +757,7 @@ def main(argv=None) -> int:
         return 0
     undo_logging = _configure_logging(args.quiet)
     try:
-        result = _json_ready(run(args))
+        result = json_ready(run(args))
     except (ValueError, KeyError, TypeError, FileNotFoundError, FloatingPointError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"iadsr-sk: error: {message}", file=sys.stderr)
@@ -782,26 +780,10 @@ def main(argv=None) -> int:
     return 0
 
 
-def _json_ready(value):
-    """``value`` with numpy scalars and arrays as Python values, tuples as lists and
-    every non-finite float (NaN, infinity: not JSON) as ``None``."""
-    if isinstance(value, dict):
-        return {key: _json_ready(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return _json_ready(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _write_json(path: Path, result: dict) -> None:
     """Write ``result`` whole or not at all: strict JSON (no NaN), through a temporary
     file in the same folder that replaces ``path`` once it is complete."""
-    text = json.dumps(_json_ready(result), indent=2, allow_nan=False) + "\n"
+    text = json.dumps(json_ready(result), indent=2, allow_nan=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:

@@ -15,6 +15,7 @@ This is what ``iadsr-sk run`` and the benchmark scripts execute. The protocol:
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field, replace
 
@@ -584,10 +585,15 @@ def run_denoising(
         from sklearn.metrics import roc_auc_score
 
         detection = result["noise_detection"]
-        if scores is not None:
+        rescaled = scores is not None and (denoiser.standardize or denoiser.center_items)
+        if scores is not None and noise_mask.all():  # one class: no ROC-AUC
+            detection["roc_auc"] = None
+            if rescaled:
+                detection["roc_auc_cut"] = None
+        elif scores is not None:
             detection["roc_auc"] = float(roc_auc_score(noise_mask, -scores.scores))
             # both rescalings need a removal budget: the ranking that budget cut
-            if denoiser.standardize or denoiser.center_items:
+            if rescaled:
                 cut = denoiser._values(scores)
                 detection["roc_auc_cut"] = float(roc_auc_score(noise_mask, -cut))
     logger.info(
@@ -623,7 +629,7 @@ def run_denoising(
             result[key] = dict(getattr(run, key))
     if not run.retrain:
         result["total_seconds"] = round(time.perf_counter() - started, 3)
-        return result
+        return json_ready(result)
     if trained is None:
         logger.info("training %s on the %s histories", run.model, run.denoiser)
         trained = _retrain(run, denoised, eval_set)
@@ -651,4 +657,21 @@ def run_denoising(
             "seconds_per_epoch": round(float(model.seconds_per_epoch_), 3),
         }
     )
-    return result
+    return json_ready(result)
+
+
+def json_ready(value):
+    """``value`` with numpy scalars and arrays as Python values, tuples as lists and
+    every non-finite float (NaN, infinity: not JSON) as ``None``, so that
+    ``json.dumps(value, allow_nan=False)`` writes it."""
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return json_ready(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -43,8 +43,8 @@ class ItemCatalog:
     item_ids : sequence of int or str
         One id per row. Duplicates are an error.
     fields : mapping of str to sequence of (str or None)
-        Column name -> one value per item (``None``, ``""``, NaN, ``pandas.NA`` or
-        ``pandas.NaT`` = missing).
+        Column name -> one value per item (``None``, an empty or whitespace-only
+        string, NaN, ``pandas.NA`` or ``pandas.NaT`` = missing).
     text_template : str, default="{title}"
         :meth:`str.format` template over the field names giving an item's text,
         e.g. ``"{title} ({year}). Genres: {genres}"``. A field that is missing for an
@@ -78,7 +78,9 @@ class ItemCatalog:
                     f"catalog field {name!r} has {len(values)} values for {ids.size} items"
                 )
             self.fields[name] = [
-                None if is_missing_text(v) or (isinstance(v, str) and not v) else str(v)
+                None
+                if is_missing_text(v) or (isinstance(v, str) and not v.strip())
+                else str(v)
                 for v in values
             ]
         self.text_template = text_template

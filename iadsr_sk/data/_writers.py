@@ -31,6 +31,11 @@ def _check_token(token: str, what: str) -> None:
             f"{what} {token!r} contains a tab or a line break, which a tab-separated "
             "RecBole file cannot hold; rename it first"
         )
+    if "\x00" in token:
+        raise ValueError(
+            f"{what} {token!r} contains a NUL character, which a text file cannot "
+            "hold; rename it first"
+        )
     if not token.strip():
         raise ValueError(f"{what} {token!r} is empty or only whitespace")
     if token != token.strip():
@@ -143,6 +148,16 @@ def _item_table(seqs: Sequences) -> tuple[list[str], list[list[str]]]:
     names = template_fields + [n for n in names if n not in template_fields]
     header = ["item_id:token", *(f"{name}:token_seq" for name in names)]
     ids = _tokens(catalog.item_ids, "catalog item id")
+    for name in names:
+        with_nul = next(
+            (i for i, v in enumerate(catalog.fields[name]) if v and "\x00" in v), None
+        )
+        if with_nul is not None:
+            raise ValueError(
+                f"catalog field {name!r} of item {catalog.item_ids[with_nul].item()!r} "
+                "contains a NUL character, which a text file cannot hold; remove it "
+                "first (or pass with_item_text=False)"
+            )
     columns = [[_field_value(v) for v in catalog.fields[name]] for name in names]
     rows = [[token, *cells] for token, *cells in zip(ids.tolist(), *columns, strict=True)]
     return header, rows
@@ -180,9 +195,9 @@ def write_recbole(
     dataset_name : str
         Name of the dataset folder and stem of its files (a plain file name).
     with_item_text : bool, default=True
-        Also write the ``.item`` file when ``seqs`` has a catalog. When no ``.item``
-        file is written, an old ``<name>.item`` in the dataset folder is removed so
-        that the folder describes one dataset.
+        Also write the ``.item`` file when ``seqs`` has a catalog with items. When no
+        ``.item`` file is written, an old ``<name>.item`` in the dataset folder is
+        removed so that the folder describes one dataset.
 
     Returns
     -------
@@ -287,7 +302,10 @@ def write_recbole(
     else:
         time_cells = [str(w) for w in within.tolist()]
     item_tokens = _tokens(seqs.vocabulary.ids, "item id")
-    write_text = with_item_text and seqs.catalog is not None
+    # an empty catalog would give a .item file of a header alone, which no reader takes
+    write_text = (
+        with_item_text and seqs.catalog is not None and seqs.catalog.item_ids.size > 0
+    )
     item_table = _item_table(seqs) if write_text else None
 
     folder = _check_dataset_dir(directory, dataset_name)
