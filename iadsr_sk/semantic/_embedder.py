@@ -23,7 +23,13 @@ from ..data._catalog import ItemCatalog
 from ..data._sequences import Sequences, as_sequences
 from ..data._vocabulary import ItemVocabulary, normalize_item_ids
 from ._cache import EmbeddingCache, settings_digest, text_keys
-from ._models import ModelSpec, TextEncoder, describe_model, load_model
+from ._models import (
+    ModelSpec,
+    TextEncoder,
+    current_identity,
+    describe_model,
+    load_model,
+)
 
 __all__ = ["SemanticEmbedder", "SemanticInterests"]
 
@@ -371,13 +377,20 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------- the model
     def _model_spec(self) -> ModelSpec:
         """The model's description, kept with the loaded model until the parameters
-        that choose them (``model``, ``device``, ``dtype``) change."""
+        that choose them (``model``, ``device``, ``dtype``) change or a model folder's
+        files do. A ``(model, tokenizer)`` pair is described once: weights changed in
+        place afterwards are seen by the next ``fit`` of a clone, not by this one."""
         model = self.model if isinstance(self.model, (str, os.PathLike)) else id(self.model)
         key = (model, str(self.device), self.dtype)
         if getattr(self, "_runtime_key", None) != key:
             self._spec = None
             self._text_encoder = None
             self._runtime_key = key
+        if self._spec is not None and current_identity(self._spec) != self._spec.identity:
+            # the folder's files changed since the model was described (and loaded):
+            # describe and load it again, so that the cache keys follow the weights
+            self._spec = None
+            self._text_encoder = None
         if self._spec is None:
             self._spec = describe_model(self.model, dtype=self.dtype)
         return self._spec

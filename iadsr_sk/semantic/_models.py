@@ -150,6 +150,19 @@ def _folder_identity(path: Path, config_text: str) -> str:
     return digest.hexdigest()
 
 
+def current_identity(spec: ModelSpec) -> str:
+    """The identity a folder model has now (its files may have changed since ``spec``
+    was made; cheap: sizes, times and the small files); a pair of objects keeps
+    ``spec``'s, since fingerprinting every weight again would cost a pass over them."""
+    if not isinstance(spec.source, Path):
+        return spec.identity
+    try:
+        config_text = (spec.source / "config.json").read_text()
+    except OSError:
+        return spec.identity  # loading will name what is missing
+    return _folder_identity(spec.source, config_text)
+
+
 def _sentence_transformers_pooling(path: Path) -> str | None:
     """The pooling a sentence-transformers folder declares (``modules.json``).
 
@@ -272,7 +285,14 @@ def _tokenizer_fingerprint(tokenizer) -> str:
         text = json.dumps(sorted(vocab.items()))
     extra = {
         name: str(getattr(tokenizer, name, None))
-        for name in ("pad_token", "eos_token", "bos_token", "padding_side")
+        # model_max_length caps max_length, so it changes what long texts embed to
+        for name in (
+            "pad_token",
+            "eos_token",
+            "bos_token",
+            "padding_side",
+            "model_max_length",
+        )
     }
     text += json.dumps(extra, sort_keys=True)
     return hashlib.sha256(type(tokenizer).__name__.encode() + text.encode()).hexdigest()
@@ -487,6 +507,7 @@ class TextEncoder:
         return ids
 
     def _tokenize_chunk(self, texts, prompt, max_length, truncation_side):
+        originals = list(texts)
         if max_length is not None:
             limit = max_length * _CHARS_PER_TOKEN_BOUND
             if truncation_side == "left":
@@ -507,6 +528,21 @@ class TextEncoder:
         ids = [list(x) for x in encoded["input_ids"]]
         if max_length is None:
             return ids
+        # the character pre-cut only saves tokenising what the limit drops: a text
+        # whose cut gives no more than max_length tokens (long runs of whitespace, or
+        # words that become one unknown token) may fit whole, so it is read again uncut
+        uncut = [
+            i
+            for i, text in enumerate(texts)
+            if len(text) < len(originals[i]) and len(ids[i]) <= max_length
+        ]
+        if uncut:
+            for i in uncut:
+                texts[i] = originals[i]
+                full[i] = apply_prompt(prompt, originals[i])
+            again = self.tokenizer([full[i] for i in uncut], **call)["input_ids"]
+            for i, row in zip(uncut, again, strict=True):
+                ids[i] = list(row)
         long = [i for i, x in enumerate(ids) if len(x) > max_length]
         self.n_truncated += len(long)
         if not long:
