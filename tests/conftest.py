@@ -21,3 +21,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+# --doctest-modules would also collect every folder's conftest.py as a module: the
+# test folders are not packages, so two of them both import as "conftest" and clash
+# when one pytest call names several folders. They hold no docstring examples.
+collect_ignore_glob = ["*/conftest.py"]

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
-from conftest import TITLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from semantic_data import TITLES
 
 from iadsr_sk.semantic._models import TextEncoder
 from iadsr_sk.semantic._pooling import cls_pool, last_token_pool, mean_pool, pool

@@ -3,7 +3,7 @@ most recent items."""
 
 import numpy as np
 import pytest
-from conftest import TITLES
+from semantic_data import TITLES
 
 from iadsr_sk.data import ItemCatalog, Sequences
 from iadsr_sk.semantic import SemanticEmbedder
