@@ -537,6 +537,12 @@ def _user_codes_any(values: np.ndarray, name: str):
         bad = np.flatnonzero(np.isnan(values))
         if bad.size:
             raise ValueError(f"column {name!r} has a missing user id at row {bad[0]}")
+        bad = np.flatnonzero(np.isinf(values))
+        if bad.size:
+            raise ValueError(
+                f"column {name!r} row {bad[0]}: user id {values[bad[0]].item()!r} is "
+                "not a number a user can have"
+            )
         return _group_users(values)
     codes: dict = {}
     as_list = values.tolist()

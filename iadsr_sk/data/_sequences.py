@@ -426,6 +426,10 @@ class Sequences:
         _check_count(max_len, "max_len", 1)
         if side not in ("left", "right"):
             raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        if isinstance(pad_code, (bool, np.bool_)) or not isinstance(
+            pad_code, (int, np.integer)
+        ):
+            raise TypeError(f"pad_code must be an integer, got {pad_code!r}")
         n = len(self)
         out = np.full((n, max_len), pad_code, dtype=np.int64)
         lengths = self.lengths

@@ -242,3 +242,17 @@ def test_valid_eval_sets_still_fit():
     inputs = Sequences.from_lists(_INPUTS)
     codes = np.array([0, 3], dtype=object)  # integer objects, as evaluate accepts
     assert tiny_recommender().fit(HISTORIES, eval_set=(inputs, codes)).n_validation_ == 2
+
+
+def test_an_infinite_user_id_is_refused():
+    table = {"user_id": np.array([1.0, np.inf, 1.0]), "item_id": [1, 2, 3]}
+    with pytest.raises(ValueError, match=r"column 'user_id' row 1: user id inf"):
+        read_interactions(table, time_col=None)
+
+
+@pytest.mark.parametrize("pad_code", [1.5, True, "0"])
+def test_padded_takes_an_integer_pad_code(pad_code):
+    seqs = Sequences.from_lists([[1, 2, 3], [4]])
+    with pytest.raises(TypeError, match="pad_code must be an integer"):
+        seqs.padded(3, pad_code=pad_code)
+    assert seqs.padded(3, pad_code=np.int64(-7)).tolist() == [[0, 1, 2], [-7, -7, 3]]
