@@ -51,6 +51,15 @@ logger = logging.getLogger("iadsr_sk")
 _DEVICE_CHOICES = "'cpu', 'cuda', 'cuda:N' (N = GPU index), 'auto' or a torch.device"
 
 
+def cuda_unavailable_reason() -> str | None:
+    """Why CUDA cannot be used here, or ``None`` when it can."""
+    if torch.cuda.is_available():
+        return None
+    if torch.version.cuda is None:
+        return "this torch build has no CUDA support"
+    return "no CUDA GPU is visible"
+
+
 def resolve_device(device, *, on_missing_cuda: str = "raise") -> torch.device:
     """Turn a ``device`` parameter into a :class:`torch.device`.
 
@@ -87,12 +96,8 @@ def resolve_device(device, *, on_missing_cuda: str = "raise") -> torch.device:
         return torch.device("cpu")
     if resolved.type != "cuda":
         raise ValueError(f"unknown device {device!r}; valid choices: {_DEVICE_CHOICES}")
-    if not torch.cuda.is_available():
-        reason = (
-            "this torch build has no CUDA support"
-            if torch.version.cuda is None
-            else "no CUDA GPU is visible"
-        )
+    reason = cuda_unavailable_reason()
+    if reason is not None:
         message = (
             f"device={device!r} was requested but CUDA is not available ({reason}, "
             f"torch {torch.__version__}); use device='cpu' or device='auto'"

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._persistence import VersionedPickleMixin
 from .data._sequences import Sequences, as_sequences
 from .data._split import next_item_pairs
-from .metrics import _target_codes, evaluate_next_item
+from .metrics import _recode_targets, evaluate_next_item
 
 __all__ = ["BaseRecommender"]
 
@@ -117,14 +117,8 @@ class BaseRecommender(VersionedPickleMixin, BaseEstimator):
         seqs = self._validate_histories(inputs)
         if isinstance(inputs, Sequences) and inputs.vocabulary is not seqs.vocabulary:
             # the inputs were re-encoded with the model's vocabulary: so are the targets
-            codes = _target_codes(targets, len(inputs))
-            if codes.size and (codes.min() < 0 or codes.max() >= inputs.vocabulary.n_items):
-                raise ValueError(
-                    f"target codes must lie in [0, {inputs.vocabulary.n_items}) (the "
-                    "inputs' vocabulary)"
-                )
-            targets = self.vocabulary_.encode(
-                inputs.vocabulary.decode(codes), what="target item ids"
+            targets = _recode_targets(
+                targets, len(inputs), inputs.vocabulary, self.vocabulary_
             )
         return evaluate_next_item(
             self._score_codes,

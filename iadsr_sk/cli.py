@@ -642,12 +642,10 @@ def _check_device(args) -> None:
         return
     import torch
 
-    if not torch.cuda.is_available():
-        reason = (
-            "this torch build has no CUDA support"
-            if torch.version.cuda is None
-            else "no CUDA GPU is visible"
-        )
+    from ._base import cuda_unavailable_reason
+
+    reason = cuda_unavailable_reason()
+    if reason is not None:
         raise ValueError(
             f"--device {args.device}: CUDA is not available ({reason}); use --device "
             "cpu or --device auto"

@@ -86,6 +86,24 @@ def _target_codes(targets, n_rows: int) -> np.ndarray:
     return values.astype(np.int64, copy=False)
 
 
+def _recode_targets(targets, n_rows: int, source, vocabulary, *, what: str = ""):
+    """Target codes of the vocabulary ``source`` (checked as :func:`_target_codes`
+    does, and within ``source``) as codes of ``vocabulary``, through their item ids;
+    a target ``vocabulary`` lacks raises :class:`KeyError`. ``what`` prefixes the
+    messages (e.g. ``"eval_set "``)."""
+    try:
+        codes = _target_codes(targets, n_rows)
+    except (TypeError, ValueError) as error:
+        if not what:
+            raise
+        raise type(error)(f"{what}{error}") from None
+    if codes.size and (codes.min() < 0 or codes.max() >= source.n_items):
+        raise ValueError(
+            f"{what}target codes must lie in [0, {source.n_items}) (the inputs' vocabulary)"
+        )
+    return vocabulary.encode(source.decode(codes), what=f"{what}target item ids")
+
+
 def _check_ranks(ranks) -> np.ndarray:
     """0-based ranks as an array; anything but whole numbers >= 0 raises."""
     ranks = np.asarray(ranks)

@@ -24,7 +24,7 @@ from .._base import (
 )
 from .._recommender import BaseRecommender
 from ..data._sequences import Sequences, as_sequences
-from ..metrics import _target_codes
+from ..metrics import _recode_targets
 from ..nn import (
     BACKBONES,
     SequentialBackbone,
@@ -391,18 +391,8 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
             if isinstance(inputs, Sequences):
                 # targets are codes of the inputs' own vocabulary, with evaluate's rules
                 n_targets = _one_target_per_input(np.asarray(targets))
-                try:
-                    codes = _target_codes(targets, n_targets)
-                except (TypeError, ValueError) as exc:
-                    raise type(exc)(f"eval_set {exc}") from None
-                n_codes = inputs.vocabulary.n_items
-                if codes.size and (codes.min() < 0 or codes.max() >= n_codes):
-                    raise ValueError(
-                        f"eval_set target codes must lie in [0, {n_codes}) (the "
-                        "inputs' vocabulary)"
-                    )
-                targets = seqs.vocabulary.encode(
-                    inputs.vocabulary.decode(codes), what="eval_set targets"
+                targets = _recode_targets(
+                    targets, n_targets, inputs.vocabulary, seqs.vocabulary, what="eval_set "
                 )
             else:  # lists of item ids: targets are item ids as well
                 targets = np.asarray(list(targets))

@@ -15,6 +15,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._persistence import VersionedPickleMixin
 from ..data._sequences import Sequences
 from ._keep_rule import (
+    _check_scores,
+    _check_temperature,
     item_score_means,
     keep_mask_from_scores,
     standardize_within_sequences,
@@ -62,17 +64,7 @@ def _scores_of(X) -> NoiseScores:
         raise TypeError(
             f"NoiseScores.sequences must be a Sequences, got {type(X.sequences).__name__}"
         )
-    scores = np.asarray(X.scores)
-    if scores.dtype.kind not in "iuf":
-        raise TypeError(
-            f"NoiseScores.scores must be real numbers, got dtype {scores.dtype}"
-        )
-    n_interactions = X.sequences.n_interactions
-    if scores.shape != (n_interactions,):
-        raise ValueError(
-            f"NoiseScores.scores has shape {scores.shape}, expected one score per "
-            f"interaction ({n_interactions},)"
-        )
+    _check_scores(X.sequences, X.scores, what="NoiseScores.scores", have="has")
     n_sequences = len(X.sequences)
     if n_sequences == 0:
         raise ValueError("NoiseScores hold no sequences (empty input)")
@@ -82,16 +74,7 @@ def _scores_of(X) -> NoiseScores:
             f"NoiseScores.user_similarity has shape {similarity.shape}, expected one "
             f"value per sequence ({n_sequences},)"
         )
-    temperature = X.temperature
-    # a negative temperature would reverse the keep rule, 0 or NaN break it
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, numbers.Real)
-        or not (0 < temperature < np.inf)
-    ):
-        raise ValueError(
-            f"NoiseScores.temperature must be a finite number > 0, got {temperature!r}"
-        )
+    _check_temperature(X.temperature, "NoiseScores.temperature")
     return X
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..data._sequences import Sequences
@@ -9,21 +11,35 @@ from ..data._sequences import Sequences
 __all__ = ["keep_mask_from_scores"]
 
 
-def _check_scores(seqs: Sequences, scores) -> np.ndarray:
-    """``scores`` as ``float64``, one per interaction of ``seqs``, or a clear error.
+def _check_scores(
+    seqs: Sequences, scores, *, what: str = "noise scores", have: str = "have"
+) -> np.ndarray:
+    """``scores`` as ``float64``, one per interaction of ``seqs``, or a clear error
+    naming them as ``what`` (``have``: the verb that agrees with it).
 
     Strings, booleans and objects are refused rather than cast to numbers, and a 2-d
     array is refused even when it holds one score per interaction.
     """
     scores = np.asarray(scores)
     if scores.dtype.kind not in "iuf":
-        raise TypeError(f"noise scores must be real numbers, got dtype {scores.dtype}")
+        raise TypeError(f"{what} must be real numbers, got dtype {scores.dtype}")
     if scores.shape != seqs.codes.shape:
         raise ValueError(
-            f"noise scores have shape {scores.shape}, expected one score per "
+            f"{what} {have} shape {scores.shape}, expected one score per "
             f"interaction ({seqs.n_interactions},)"
         )
     return scores.astype(np.float64, copy=False)
+
+
+def _check_temperature(temperature, what: str = "temperature") -> None:
+    """Refuse a temperature that is not a finite number > 0 (a negative one would
+    reverse the keep rule, 0 or NaN break it)."""
+    if (
+        isinstance(temperature, (bool, np.bool_))
+        or not isinstance(temperature, numbers.Real)
+        or not 0 < temperature < np.inf
+    ):
+        raise ValueError(f"{what} must be a finite number > 0, got {temperature!r}")
 
 
 def keep_mask_from_scores(
@@ -53,8 +69,7 @@ def keep_mask_from_scores(
     scores = _check_scores(seqs, scores)
     if np.isnan(scores).any():
         raise ValueError("noise scores contain NaN")
-    if not 0 < temperature < np.inf:  # also refuses NaN
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    _check_temperature(temperature)
     prob = 1.0 / (1.0 + np.exp(-scores / temperature))
     keep = prob > threshold
     rows, within = seqs.positions()
