@@ -310,6 +310,8 @@ def _merging_pair(values: list) -> tuple | None:
 
     ``1`` and ``"1"`` would become one id once integers are written as strings.
     """
+    if not any(isinstance(v, str) for v in values):  # no string: nothing merges
+        return None
     spelled = {str(v): v for v in values if not isinstance(v, str)}
     if not spelled:
         return None

@@ -50,16 +50,18 @@ def _concatenate_id_arrays(rows: list[np.ndarray]) -> np.ndarray:
     return normalize_item_ids(np.concatenate(rows))
 
 
-def _check_count(value, name: str, minimum: int) -> None:
-    """Refuse a count of items that is not an integer >= ``minimum`` (naming ``name``).
+def _check_count(value, name: str, minimum: int, *, or_none: bool = False) -> None:
+    """Refuse a count of items that is not an integer >= ``minimum`` (naming ``name``;
+    with ``or_none``, the message says that ``None`` is allowed too).
 
     Floats would be compared as they are (``tail(2.5)`` kept 3 items of some rows) and
     booleans would count as 0 or 1, so neither is taken as a count.
     """
+    expected = f"an integer >= {minimum}{' or None' if or_none else ''}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise TypeError(f"{name} must be {expected}, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
 def _check_readable(X, what: str) -> None:

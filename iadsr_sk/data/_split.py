@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import KFold
 
-from ._sequences import Sequences, as_sequences
+from ._sequences import Sequences, _check_count, as_sequences
 
 __all__ = ["LeaveOneOutSplit", "UserKFold", "leave_one_out_split", "next_item_pairs"]
 
@@ -74,12 +74,7 @@ def leave_one_out_split(
             f"target), got {min_length}"
         )
     if max_len is not None:
-        if isinstance(max_len, (bool, np.bool_)) or not isinstance(
-            max_len, (int, np.integer)
-        ):
-            raise TypeError(f"max_len must be an integer >= 1 or None, got {max_len!r}")
-        if max_len < 1:
-            raise ValueError(f"max_len must be an integer >= 1 or None, got {max_len!r}")
+        _check_count(max_len, "max_len", 1, or_none=True)
     seqs = as_sequences(sequences, what="sequences")
     kept = np.flatnonzero(seqs.lengths >= min_length)
     n_dropped = len(seqs) - kept.size
