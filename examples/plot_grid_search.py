@@ -46,10 +46,9 @@ print([name for name, _ in pipe.steps])
 # -------------------------
 # The grid only changes the keep rule (``denoise__threshold``). With ``memory``, the
 # pipeline caches each fitted transformer with its output, keyed by its parameters
-# and input. Within a fold, the item vectors and the Stage-1 backbone are then
-# computed once and reused for every threshold. The aligner is fitted again for each
-# threshold: its input carries the fitted Stage-1 torch model, whose hash is not the
-# same once it has been through the cache. The cache lives in a temporary folder,
+# and input. Within a fold, the item vectors, the Stage-1 backbone and the Stage-2
+# aligner are then fitted once and reused for every threshold; only the keep rule and
+# the recommender are fitted per candidate. The cache lives in a temporary folder,
 # removed at the end.
 cache = tempfile.TemporaryDirectory(prefix="iadsr-grid-")
 pipe.set_params(memory=Memory(cache.name, verbose=0))

@@ -11,7 +11,11 @@
 - :class:`TorchEstimatorMixin`: the training loop (early stopping on a validation
   score with patience, best weights restored, tqdm progress, bf16 autocast; a fit
   that fails or is interrupted leaves the estimator unfitted) and CPU-safe pickling
-  (a model fitted on a GPU unpickles on a CPU-only host).
+  (a model fitted on a GPU unpickles on a CPU-only host). The pickled bytes depend
+  only on the model, not on where its tensors happen to sit in memory (torch's own
+  pickling writes their addresses), so ``joblib.hash`` of a fitted estimator, and of
+  an output that carries one, is reproducible: ``Pipeline(memory=...)`` reuses a
+  fitted Stage 2 instead of refitting it.
 
 Security
 --------
@@ -439,10 +443,8 @@ class TorchEstimatorMixin:
         state = dict(super().__getstate__())
         for name in self._torch_modules:
             module = state.get(name)
-            if module is not None and any(
-                t.device.type != "cpu" for t in (*module.parameters(), *module.buffers())
-            ):
-                state[name] = copy.deepcopy(module).to("cpu")
+            if module is not None:
+                state[name] = _PickledModule(module)
         optimizer = state.pop("optimizer_", None)
         if optimizer is not None:
             state["_optimizer_pickle"] = {
@@ -457,6 +459,11 @@ class TorchEstimatorMixin:
     def __setstate__(self, state):
         state = dict(state)
         saved_optimizer = state.pop("_optimizer_pickle", None)
+        for name in self._torch_modules:
+            if isinstance(state.get(name), _PickledModule):
+                state[name] = state[name].module()
+        if saved_optimizer is not None:
+            saved_optimizer["state_dict"] = _from_arrays(saved_optimizer["state_dict"])
         super().__setstate__(state)
         if "device_" not in state:
             return
@@ -474,11 +481,93 @@ class TorchEstimatorMixin:
             self.optimizer_ = optimizer
 
 
+class _TensorArray:
+    """A tensor as plain bytes (a NumPy array), dtype, shape and ``requires_grad``.
+
+    Pickles to the same bytes for equal tensors (a torch tensor's pickle holds the
+    address of its storage). Any dtype, bfloat16 included, is kept bit for bit.
+    """
+
+    def __init__(self, tensor: torch.Tensor):
+        self.requires_grad = bool(tensor.requires_grad)
+        tensor = tensor.detach().to("cpu").contiguous()
+        self.dtype = str(tensor.dtype).removeprefix("torch.")
+        self.shape = tuple(tensor.shape)
+        self.data = tensor.reshape(-1).view(torch.uint8).numpy().copy()
+
+    def tensor(self) -> torch.Tensor:
+        flat = torch.from_numpy(self.data.copy()).view(getattr(torch, self.dtype))
+        return flat.reshape(self.shape)
+
+
+class _Slot:
+    """Where a parameter or buffer sat in a pickled module (see _PickledModule)."""
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+class _PickledModule:
+    """A torch module in a pickle-stable form: its structure, and its tensors as bytes.
+
+    The module is copied with every parameter and buffer replaced by a :class:`_Slot`
+    (a tensor shared by several submodules, as tied weights are, becomes one slot), and
+    the tensors are kept as :class:`_TensorArray`. :meth:`module` rebuilds it on the CPU,
+    with the same sharing, ``requires_grad`` flags and train/eval modes.
+    """
+
+    def __init__(self, module: torch.nn.Module):
+        tensors: dict[int, torch.Tensor] = {}
+        memo: dict[int, object] = {}
+        for sub in module.modules():
+            for table in (sub._parameters, sub._buffers):
+                for value in table.values():
+                    if value is not None and id(value) not in memo:
+                        memo[id(value)] = _Slot(len(tensors))
+                        tensors[id(value)] = value
+        # deepcopy takes the slots from the memo in place of the tensors
+        self.skeleton = copy.deepcopy(module, memo)
+        self.parameter = [isinstance(t, torch.nn.Parameter) for t in tensors.values()]
+        self.arrays = [_TensorArray(t) for t in tensors.values()]
+
+    def module(self) -> torch.nn.Module:
+        module = self.skeleton
+        rebuilt: dict[int, torch.Tensor] = {}
+
+        def tensor(slot):
+            if slot.index not in rebuilt:
+                value = self.arrays[slot.index].tensor()
+                requires_grad = self.arrays[slot.index].requires_grad
+                if self.parameter[slot.index]:
+                    value = torch.nn.Parameter(value, requires_grad=requires_grad)
+                rebuilt[slot.index] = value
+            return rebuilt[slot.index]
+
+        for sub in module.modules():
+            for table in (sub._parameters, sub._buffers):
+                for key, value in table.items():
+                    if isinstance(value, _Slot):
+                        table[key] = tensor(value)
+        return module
+
+
 def _to_cpu(value):
+    """An optimizer's state with every tensor as a :class:`_TensorArray`."""
     if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu")
+        return _TensorArray(value)
     if isinstance(value, dict):
         return {k: _to_cpu(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_to_cpu(v) for v in value)
+    return value
+
+
+def _from_arrays(value):
+    """Undo :func:`_to_cpu` (tensors on the CPU)."""
+    if isinstance(value, _TensorArray):
+        return value.tensor()
+    if isinstance(value, dict):
+        return {k: _from_arrays(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_from_arrays(v) for v in value)
     return value

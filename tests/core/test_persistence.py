@@ -1,6 +1,7 @@
 """A fitted pipeline saved and loaded with joblib / pickle; the package version travels
 with it, and a model fitted on a GPU loads on a CPU-only host."""
 
+import io
 import pickle
 import sys
 import warnings
@@ -128,14 +129,49 @@ def test_gpu_fitted_pipeline_pickles_to_cpu_tensors(tmp_path):
             ("denoise", SequenceDenoiser()),
         ]
     ).fit(seqs)
-    state = pipe["align"].__getstate__()
-    tensors = [*state["head_"].parameters()]
-    assert all(t.device.type == "cpu" for t in tensors)
-    # the backbone is pickled once, by the aligner's recommender, on the CPU
-    assert state["module_"] is None
-    recommender_state = state["recommender_"].__getstate__()
-    assert all(t.device.type == "cpu" for t in recommender_state["module_"].parameters())
+    devices = []
+
+    class TensorFinder(pickle.Pickler):
+        def reducer_override(self, obj):
+            if isinstance(obj, torch.Tensor):
+                devices.append(obj.device.type)
+            return NotImplemented
+
+    TensorFinder(io.BytesIO()).dump(pipe)
+    assert all(device == "cpu" for device in devices)
+    # the backbone is pickled once, by the aligner's recommender
+    assert pipe["align"].__getstate__()["module_"] is None
     path = tmp_path / "gpu.joblib"
     joblib.dump(pipe, path)
     loaded = joblib.load(path)
     assert loaded.transform(seqs).to_lists() == pipe.transform(seqs).to_lists()
+
+
+class _Tied(torch.nn.Module):
+    """Tied weights, a frozen parameter, a bfloat16 buffer and a non-persistent one."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(3, 3)
+        self.b = torch.nn.Linear(3, 3)
+        self.b.weight = self.a.weight
+        self.frozen = torch.nn.Parameter(torch.randn(2), requires_grad=False)
+        self.register_buffer("low", torch.randn(4).to(torch.bfloat16))
+        self.register_buffer("mask", torch.tensor([True, False]), persistent=False)
+
+
+def test_pickled_modules_keep_sharing_dtypes_flags_and_modes():
+    from iadsr_sk._base import _PickledModule
+
+    module = _Tied().eval()
+    saved = pickle.dumps(_PickledModule(module))
+    again = pickle.dumps(_PickledModule(module))
+    assert saved == again  # no memory address in the bytes
+    loaded = pickle.loads(saved).module()
+    assert loaded.b.weight is loaded.a.weight
+    assert not loaded.training and not loaded.frozen.requires_grad
+    assert loaded.a.weight.requires_grad
+    assert loaded.low.dtype == torch.bfloat16 and torch.equal(loaded.low, module.low)
+    assert loaded.mask.tolist() == [True, False] and "mask" not in loaded.state_dict()
+    for name, tensor in module.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name

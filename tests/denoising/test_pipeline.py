@@ -1,5 +1,8 @@
 """The whole method as a scikit-learn Pipeline, with a stand-in semantic step."""
 
+import pickle
+
+import joblib
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -7,6 +10,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from stage2_data import FakeSemantic, topic_sequences
 
+from iadsr_sk._base import TorchEstimatorMixin
 from iadsr_sk.collaborative import CollaborativeEncoder, SequentialRecommender
 from iadsr_sk.data import Sequences, UserKFold, as_sequences
 from iadsr_sk.denoising import InterestAligner, SequenceDenoiser
@@ -202,3 +206,43 @@ def test_make_iadsr_pipeline_builds_a_denoising_pipeline():
     # the recommender is used as given
     assert pipe.named_steps["recommend"] is recommender
     assert recommender.random_state is None
+
+
+def test_pickles_of_fitted_stages_do_not_depend_on_memory_addresses():
+    """torch writes a tensor's storage address into its pickle; the fitted estimators
+    pickle their tensors as bytes, so equal models hash equal (``joblib.hash``)."""
+    seqs, _ = topic_sequences(n_users=40)
+    pipe = make_pipeline().fit(seqs)
+    for name in ("collaborative", "align"):
+        step = pipe.named_steps[name]
+        copy = pickle.loads(pickle.dumps(step))
+        assert joblib.hash(copy) == joblib.hash(step)
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(
+        restored.named_steps["align"].transform(restored[:2].transform(seqs)).scores,
+        pipe.named_steps["align"].transform(pipe[:2].transform(seqs)).scores,
+    )
+
+
+def test_pipeline_memory_reuses_stage_1_and_stage_2_when_only_the_keep_rule_changes(
+    tmp_path, monkeypatch
+):
+    seqs, _ = topic_sequences(n_users=40)
+    trained = []
+    train_loop = TorchEstimatorMixin._train_loop
+
+    def counting(self, **kwargs):
+        trained.append(type(self).__name__)
+        return train_loop(self, **kwargs)
+
+    monkeypatch.setattr(TorchEstimatorMixin, "_train_loop", counting)
+    pipe = make_pipeline().set_params(memory=str(tmp_path))
+    pipe.fit(seqs)
+    for rate in (0.1, 0.3):
+        out = pipe.set_params(denoise__removal_rate=rate).fit(seqs).transform(seqs)
+        assert out.n_interactions < seqs.n_interactions
+    # each torch stage trained once; the refits read them from the cache
+    assert sorted(trained) == ["InterestAligner", "SequentialRecommender"]
+    monkeypatch.undo()
+    fresh = make_pipeline().set_params(denoise__removal_rate=0.3).fit(seqs)
+    assert fresh.transform(seqs).to_lists() == out.to_lists()
