@@ -319,7 +319,8 @@ def make_ranking_scorer(
 ):
     """A scikit-learn scorer: each held-out sequence's last item predicted from the rest.
 
-    Use with ``GridSearchCV(scoring=make_ranking_scorer("hr", 20), cv=UserKFold())``.
+    Use with ``GridSearchCV(scoring=make_ranking_scorer("hr", 20),
+    cv=UserKFold(random_state=0))``.
     The estimator must provide ``score_next`` (every recommender here does), or be a
     ``Pipeline`` ending in one: then only the history before the held-out item passes
     through the pipeline's transformers (e.g. the denoiser), never the target.

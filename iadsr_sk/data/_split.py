@@ -145,7 +145,14 @@ class UserKFold(KFold):
     ----------
     n_splits : int, default=5
     shuffle : bool, default=True
+        Users are shuffled before they are cut into folds (unlike scikit-learn's
+        ``KFold``, whose default is ``False``): histories are often stored in an
+        order that means something, such as sign-up time or activity.
     random_state : int, RandomState instance or None, default=None
+        With ``shuffle=True`` and ``None``, every call of :meth:`split` draws new
+        folds, as scikit-learn's ``KFold`` does. Pass an integer to score several
+        models (in separate ``cross_val_score`` or ``GridSearchCV`` calls) on the
+        same users.
     """
 
     def __init__(self, n_splits: int = 5, *, shuffle: bool = True, random_state=None):

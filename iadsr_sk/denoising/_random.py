@@ -33,7 +33,10 @@ class RandomDropper(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         With an int, ``transform`` of the same input gives the same output on every
         call. A ``RandomState`` is drawn from at every call (``fit`` included), so
         two droppers given ``RandomState(0)`` give the same outputs in the same
-        order of calls; ``None`` draws fresh randomness each time.
+        order of calls; ``None`` draws fresh randomness each time. The draws run
+        over the positions of the whole input, so which items of a history are
+        dropped depends on the histories before it in the same call: transform all
+        the histories you compare in one call.
 
     Attributes
     ----------
