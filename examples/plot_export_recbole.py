@@ -83,8 +83,8 @@ print("identical after the round trip:", back == denoised)
 #    )
 #
 # RecBole splits the histories itself; keep the test items out of the denoised
-# training data (as here, where only ``split.train`` was denoised) when the aim is to
-# compare with iadsr-sk's own evaluation.
+# training data (as here, where only the training part of ``leave_one_out_split``,
+# ``train``, was denoised) when the aim is to compare with iadsr-sk's own evaluation.
 
 # %%
 # What the export holds

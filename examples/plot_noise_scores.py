@@ -5,8 +5,9 @@ Audit what the denoiser removes
 :class:`~iadsr_sk.denoising.SequenceDenoiser` exposes the score of every position
 (``noise_scores``) and its decision (``keep_masks``). This example draws one user's
 scores as a heatmap, then compares how often **cold** items (the least popular fifth
-of the catalog) and warm items are removed by IADSR and by its collaborative-only
-ablation, the over-denoising the semantic view is meant to prevent.
+of the items in the training histories) and warm items are removed by IADSR and by
+its collaborative-only ablation, the over-denoising the semantic view is meant to
+prevent.
 """
 
 # %%

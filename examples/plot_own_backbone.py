@@ -65,8 +65,10 @@ print("earlier states unchanged:", torch.allclose(a[:, :2], b[:, :2]))
 # Train it like a built-in backbone
 # ---------------------------------
 # Pass the class (or any factory) as ``backbone``; the estimator calls it with
-# ``n_items`` and the settings its signature names (``hidden_size`` and ``dropout``
-# here). A built-in GRU4Rec of the same width trains alongside for comparison.
+# ``n_items`` and the settings its signature names that are set: ``hidden_size``
+# here (``dropout`` too once the estimator's ``dropout`` is set; left at ``None``, the
+# class's own default of 0.2 applies). A built-in GRU4Rec of the same width trains
+# alongside for comparison.
 seqs = load_dataset("ml-100k")[:150]
 split = leave_one_out_split(seqs)
 settings = {

@@ -64,7 +64,7 @@ movies = [50, 172, 181, 1, 71, 98, 127]
 labels = seqs.catalog.with_template("{title}").texts(movies)
 codes = seqs.vocabulary.encode(movies)
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
+fig, axes = plt.subplots(1, 2, figsize=(9, 4.6), layout="constrained")
 for ax, (name, embedder) in zip(
     axes,
     [("all-MiniLM-L6-v2", minilm), ("random tiny BERT", tiny)],
@@ -79,7 +79,7 @@ for ax, (name, embedder) in zip(
         range(len(labels)), labels if ax is axes[0] else [], fontsize=8
     )
     ax.set_title(name)
-fig.colorbar(image, ax=axes, shrink=0.8, label="cosine similarity")
+_ = fig.colorbar(image, ax=axes, shrink=0.8, label="cosine similarity")
 
 # %%
 # Use it in the pipeline

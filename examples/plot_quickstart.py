@@ -2,9 +2,9 @@
 Denoise MovieLens-100K and retrain
 ==================================
 
-The whole method on 150 MovieLens users: item titles through all-MiniLM-L6-v2 and a
-SASRec backbone (Stage 1), alignment and the keep rule (Stage 2), then a recommender
-trained on the raw and on the denoised histories.
+The whole method on 150 MovieLens users: item text (title, year and genres) through
+all-MiniLM-L6-v2 and a SASRec backbone (Stage 1), alignment and the keep rule (Stage
+2), then a recommender trained on the raw and on the denoised histories.
 
 The models are tiny and train for two epochs so that the script runs in seconds; the
 metrics it prints show the API, not what the method achieves (see the results page).
