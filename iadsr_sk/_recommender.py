@@ -68,6 +68,14 @@ class BaseRecommender(VersionedPickleMixin, BaseEstimator):
     def predict(self, X, k: int = 10) -> np.ndarray:
         """Top-``k`` next items of each history, best first, as the user's item ids.
 
+        Parameters
+        ----------
+        X : Sequences or list of item-id lists
+            Histories of items in ``vocabulary_`` (an unknown item raises
+            :class:`KeyError` naming it).
+        k : int, default=10
+            Items per history, from 1 to the catalog size.
+
         Returns
         -------
         items : ndarray of shape (n_sequences, k)
@@ -86,11 +94,40 @@ class BaseRecommender(VersionedPickleMixin, BaseEstimator):
         return self.vocabulary_.decode(out)
 
     def recommend(self, histories, k: int = 10) -> np.ndarray:
-        """Top-``k`` next items for arbitrary histories (new users included)."""
+        """Top-``k`` next items for arbitrary histories (new users included).
+
+        The same as :meth:`predict`.
+
+        Parameters
+        ----------
+        histories : Sequences or list of item-id lists
+            Histories of items in ``vocabulary_``, of users seen in ``fit`` or not.
+        k : int, default=10
+            Items per history, from 1 to the catalog size.
+
+        Returns
+        -------
+        items : ndarray of shape (n_sequences, k)
+            Item ids, best first.
+        """
         return self.predict(histories, k=k)
 
     def score(self, X, y=None) -> float:
-        """NDCG@10 of predicting each sequence's last item from the rest."""
+        """NDCG@10 of predicting each sequence's last item from the rest.
+
+        Parameters
+        ----------
+        X : Sequences or list of item-id lists
+            Held-out histories of items in ``vocabulary_``. Sequences with fewer than
+            two items are skipped (see :func:`~iadsr_sk.data.next_item_pairs`).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Full ranking, pessimistic ties.
+        """
         check_is_fitted(self, "vocabulary_")
         inputs, targets = next_item_pairs(X, self)
         result = evaluate_next_item(
@@ -113,6 +150,23 @@ class BaseRecommender(VersionedPickleMixin, BaseEstimator):
         Floats, booleans and strings raise :class:`TypeError`, codes outside the
         vocabulary :class:`ValueError`, and a target item the model has never seen
         :class:`KeyError`.
+
+        Parameters
+        ----------
+        inputs : Sequences or list of item-id lists
+            The histories, of items in ``vocabulary_``.
+        targets : array-like of int of shape (n_sequences,)
+            Item code of each history's next item (see above for which vocabulary).
+        ks : iterable of int, default=(5, 10, 20)
+            Cutoffs ``K``.
+        exclude_seen : bool, default=False
+            Leave out items already in the history (except the target).
+
+        Returns
+        -------
+        metrics : dict
+            ``{"hr@5": ..., "ndcg@5": ..., "mrr@5": ..., ...}``, every metric at every
+            ``K`` (see :func:`~iadsr_sk.metrics.evaluate_next_item`).
         """
         seqs = self._validate_histories(inputs)
         if isinstance(inputs, Sequences) and inputs.vocabulary is not seqs.vocabulary:

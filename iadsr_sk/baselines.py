@@ -24,6 +24,8 @@ class MostPopular(BaseRecommender):
         The catalog (from the training sequences).
     item_counts_ : ndarray of shape (n_items,)
         Training interactions per item.
+    n_items_ : int
+        Number of items in the catalog.
 
     Examples
     --------
@@ -34,6 +36,19 @@ class MostPopular(BaseRecommender):
     """
 
     def fit(self, X, y=None):
+        """Count the training interactions of every item.
+
+        Parameters
+        ----------
+        X : Sequences or list of item-id lists
+            Training histories; their items make the catalog.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : MostPopular
+        """
         seqs = self._validate_fit_input(X)
         self.vocabulary_ = seqs.vocabulary
         self.item_counts_ = _item_counts(seqs)
@@ -60,15 +75,36 @@ class MarkovChain(BaseRecommender):
     Attributes
     ----------
     vocabulary_ : ItemVocabulary
+        The catalog (from the training sequences).
     transitions_ : scipy.sparse.csr_matrix of shape (n_items, n_items)
         ``transitions_[i, j]`` = training transitions from ``i`` to ``j``.
     item_counts_ : ndarray of shape (n_items,)
+        Training interactions per item.
+    n_items_ : int
+        Number of items in the catalog.
     """
+
+    _parameter_constraints: dict = {"popularity_backoff": ["boolean"]}
 
     def __init__(self, popularity_backoff: bool = True):
         self.popularity_backoff = popularity_backoff
 
     def fit(self, X, y=None):
+        """Count the item-to-item transitions and the item interactions.
+
+        Parameters
+        ----------
+        X : Sequences or list of item-id lists
+            Training histories; their items make the catalog, and each pair of
+            consecutive items in one history is a transition.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : MarkovChain
+        """
+        self._validate_params()
         seqs = self._validate_fit_input(X)
         self.vocabulary_ = seqs.vocabulary
         n = seqs.n_items

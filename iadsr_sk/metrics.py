@@ -150,8 +150,9 @@ def target_ranks(
     exclude : array-like of bool of shape (n_rows, n_items), optional
         Items to leave out of the ranking (e.g. already seen). The target itself is
         never excluded.
-    ties : {"pessimistic", "optimistic"}
-        See the module notes.
+    ties : {"pessimistic", "optimistic"}, default="pessimistic"
+        Where the target ranks among items with its score: after them
+        (``"pessimistic"``) or before them. See the module notes.
 
     Returns
     -------
@@ -251,16 +252,30 @@ def evaluate_next_item(
         The histories (non-empty).
     targets : array-like of int of shape (n_rows,)
         Item code of each history's next item.
+    ks : iterable of int, default=(5, 10, 20)
+        Cutoffs ``K`` of the metrics.
+    metrics : iterable of {"hr", "ndcg", "mrr"}, default=("hr", "ndcg", "mrr")
+        Metrics to compute, each at every ``K`` of ``ks``.
+    batch_size : int, default=1024
+        Histories per call of ``score_fn``; bounds the scores held at once to
+        ``batch_size x n_items``.
     exclude_seen : bool, default=False
         Leave out items already in the history (except the target).
+    ties : {"pessimistic", "optimistic"}, default="pessimistic"
+        Tie policy of the ranks, as in :func:`target_ranks`.
+    return_ranks : bool, default=False
+        Also return the rank of every target.
     verbose : int, default=0
         1 or more: a progress bar over the batches (on stderr).
 
     Returns
     -------
     metrics : dict
-        ``{"hr@5": ..., "ndcg@5": ..., "mrr@5": ..., ...}``; with
-        ``return_ranks=True`` a tuple ``(metrics, ranks)``.
+        ``{"hr@5": ..., "hr@10": ..., ..., "mrr@20": ...}``: every metric at every
+        ``K``.
+    ranks : ndarray of int64 of shape (n_rows,)
+        0-based rank of each target (only with ``return_ranks=True``; the result is
+        then the tuple ``(metrics, ranks)``).
     """
     ks = [_check_k(k) for k in ks]
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
@@ -324,6 +339,24 @@ def make_ranking_scorer(
     The estimator must provide ``score_next`` (every recommender here does), or be a
     ``Pipeline`` ending in one: then only the history before the held-out item passes
     through the pipeline's transformers (e.g. the denoiser), never the target.
+
+    Parameters
+    ----------
+    metric : {"hr", "ndcg", "mrr"}, default="ndcg"
+        The metric the scorer returns.
+    k : int, default=10
+        Its cutoff ``K``.
+    exclude_seen : bool, default=False
+        Leave out items already in the history (except the target).
+    **kwargs
+        More keyword arguments of :func:`evaluate_next_item`: ``batch_size``,
+        ``ties`` or ``verbose``.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y=None) -> float``, named ``"{metric}@{k}"``; ``y`` is
+        ignored.
     """
     if metric not in _FUNCS:
         raise ValueError(f"unknown metric {metric!r}; choose from {sorted(_FUNCS)}")

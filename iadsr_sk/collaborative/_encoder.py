@@ -220,6 +220,17 @@ window_stride, train_positions, device, mixed_precision, random_state, verbose
         The encoder reads the recommender as it is at each call: refit the
         recommender, and the encoder follows it (its catalog, states and item
         embeddings included).
+
+        Parameters
+        ----------
+        recommender : SequentialRecommender
+            A fitted model; it becomes ``recommender_``, and its parameters the
+            encoder's.
+
+        Returns
+        -------
+        encoder : CollaborativeEncoder
+            A fitted encoder.
         """
         if not isinstance(recommender, SequentialRecommender):
             raise TypeError(
@@ -291,17 +302,54 @@ window_stride, train_positions, device, mixed_precision, random_state, verbose
 
     # --------------------------------------------------- delegated to the model
     def score_next(self, X) -> np.ndarray:
-        """Next-item scores of the fitted recommender (see ``score_next`` there)."""
+        """Next-item scores of the fitted recommender (see ``score_next`` there).
+
+        Parameters
+        ----------
+        X : Sequences, list of item-id lists, or object with ``.sequences``
+            Histories of items in ``vocabulary_``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_sequences, n_items)
+            Columns follow ``vocabulary_.ids``.
+        """
         check_is_fitted(self, "recommender_")
         return self.recommender_.score_next(_split_input(X)[0])
 
     def predict(self, X, k: int = 10) -> np.ndarray:
-        """Top-``k`` next items of the fitted recommender."""
+        """Top-``k`` next items of the fitted recommender.
+
+        Parameters
+        ----------
+        X : Sequences, list of item-id lists, or object with ``.sequences``
+            Histories of items in ``vocabulary_``.
+        k : int, default=10
+            Items per history, from 1 to the catalog size.
+
+        Returns
+        -------
+        items : ndarray of shape (n_sequences, k)
+            Item ids, best first.
+        """
         check_is_fitted(self, "recommender_")
         return self.recommender_.predict(_split_input(X)[0], k=k)
 
     def score(self, X, y=None) -> float:
-        """NDCG@10 of the fitted recommender (each sequence's last item)."""
+        """NDCG@10 of the fitted recommender (each sequence's last item).
+
+        Parameters
+        ----------
+        X : Sequences, list of item-id lists, or object with ``.sequences``
+            Held-out histories of items in ``vocabulary_``; each one's last item is
+            predicted from the items before it.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
         check_is_fitted(self, "recommender_")
         return self.recommender_.score(_split_input(X)[0])
 

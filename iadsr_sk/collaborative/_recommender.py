@@ -212,6 +212,8 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
     ----------
     vocabulary_ : ItemVocabulary
         The catalog (``n_items`` items), from the training sequences.
+    n_items_ : int
+        Number of items in the catalog.
     module_ : nn.Module
         The trained backbone (best epoch), in eval mode, on ``device_``.
     optimizer_ : torch.optim.Adam

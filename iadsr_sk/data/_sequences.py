@@ -97,6 +97,8 @@ class Sequences:
     :class:`Sequences` (so scikit-learn's cross-validation can index it); indexing
     with an integer returns that row's item ids.
 
+    Use :meth:`from_lists` or :func:`as_sequences` to build one from item ids.
+
     Parameters
     ----------
     offsets : ndarray of int of shape (n_sequences + 1,)
@@ -111,8 +113,6 @@ class Sequences:
         Time of each interaction, non-decreasing within each row.
     catalog : ItemCatalog, optional
         Item text.
-
-    Use :meth:`from_lists` or :func:`as_sequences` to build one from item ids.
     """
 
     ndim = 1
@@ -195,8 +195,22 @@ class Sequences:
         vocabulary : ItemVocabulary, optional
             Map ids with an existing vocabulary (unknown ids raise :class:`KeyError`).
             By default a vocabulary of the ids present (plus the catalog's) is built.
+        user_ids : array-like of shape (n_sequences,), optional
+            The user of each history.
+        timestamps : iterable of iterables of float, optional
+            Time of each interaction, one list per history with its length; each
+            must be non-decreasing.
+        catalog : ItemCatalog, optional
+            Item text, kept on the result. Without ``vocabulary``, its item ids join
+            the built vocabulary when they are of the same kind as the histories'
+            (all integers or all strings).
         allow_empty : bool, default=False
             Whether a history may be empty.
+
+        Returns
+        -------
+        Sequences
+            ``histories`` itself when it is already a :class:`Sequences`.
         """
         if isinstance(histories, Sequences):
             return histories

@@ -93,7 +93,8 @@ class InterestAligner(
 
     Parameters
     ----------
-    variant : {"full", "collab_only", "no_long", "no_short", "no_align", "no_rec"}
+    variant : {"full", "collab_only", "no_long", "no_short", "no_align", "no_rec"}, \
+            default="full"
         ``"full"`` is the method. Ablations: ``"collab_only"`` scores with
         ``cos(h^L, h_j)`` and ignores the semantic view; ``"no_long"`` /
         ``"no_short"`` drop the noise-score terms with a long-term / short-term
@@ -135,10 +136,40 @@ class InterestAligner(
         ``project_short`` (W1), ``project_long`` (W2) and ``decoder``.
     vocabulary_ : ItemVocabulary
         The items seen in ``fit``; ``transform`` takes sequences over them only.
+    recommender_ : SequentialRecommender
+        A copy of the encoder's fitted recommender, trained jointly; its ``module_``
+        is ``module_``. ``transform`` reads the position states from it.
+    device_ : torch.device
+        The resolved device.
+    max_len_ : int
+        Length of the training windows: ``max_len``, or the encoder's when ``None``.
     semantic_dim_ : int
-        Width of the semantic vectors, read from the embedder's output.
+        Width of the semantic vectors, read from the embedder's output (0 when
+        ``X`` had no semantic view, which only ``variant="collab_only"`` allows).
+    terms_ : tuple of str
+        The noise-score terms of ``variant`` (e.g. ``("long_short", "short_long",
+        "short_short")`` for ``"full"``).
     history_ : list of dict
-        Per epoch: mean losses and seconds.
+        One dict per epoch: ``epoch``, ``loss`` (mean joint loss ``L`` per training
+        window), ``n_positions`` (here the training windows of the epoch),
+        ``seconds`` (training pass), and ``positions_per_second`` and
+        ``sequences_per_second`` (both training windows per second).
+    loss_components_ : dict of str to float
+        Mean of each loss per training window, averaged over all epochs: ``loss``
+        (the joint loss ``L``), ``next`` (``L_next``), ``short`` and ``long`` (the
+        InfoNCE losses, before their weights) and ``rec`` (the reconstruction loss,
+        before its weight).
+    best_epoch_ : int
+        Epoch whose weights were kept (1-based): the last one, as the aligner has no
+        validation.
+    n_epochs_ : int
+        Epochs run.
+    n_train_sequences_ : int
+        Training windows per epoch, not sequences: a history longer than
+        ``max_len_`` gives several windows (one only when the encoder's recommender
+        has ``train_positions="last"``), and a history of one item gives none.
+    seconds_per_epoch_ : float
+        Mean duration of an epoch's training pass.
     train_removed_fraction_ : float
         Share of training positions whose deterministic keep rule says "drop".
     """
@@ -226,6 +257,12 @@ class InterestAligner(
         X : CollaborativeInterests
             The output of ``CollaborativeEncoder.transform`` on the training
             sequences (with its semantic view, except for ``variant="collab_only"``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : InterestAligner
 
         Notes
         -----
@@ -474,8 +511,20 @@ class InterestAligner(
     def transform(self, X) -> NoiseScores:
         """Per-position noise scores of ``X``'s sequences (no refit for new users).
 
-        Their items must be in ``vocabulary_`` (any subset of it); an unknown item
-        raises :class:`KeyError` naming it.
+        Parameters
+        ----------
+        X : CollaborativeInterests
+            The output of ``CollaborativeEncoder.transform`` on the sequences to
+            score (with its semantic view, except for ``variant="collab_only"``).
+            Their items must be in ``vocabulary_`` (any subset of it); an unknown
+            item raises :class:`KeyError` naming it.
+
+        Returns
+        -------
+        NoiseScores
+            One score per position (low: likely noise), the similarity of each
+            user's long-term collaborative and semantic interests, and
+            ``gumbel_temperature``, for a :class:`SequenceDenoiser`.
         """
         check_is_fitted(self, "module_")
         return self._score(_collaborative_part(X))

@@ -187,7 +187,19 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Record the training sequences' removal rate; with ``removal_rate``, learn
         the score cutoff that removes that share of the training items (and, with
-        ``center_items``, each item's mean score first)."""
+        ``center_items``, each item's mean score first).
+
+        Parameters
+        ----------
+        X : NoiseScores
+            The output of ``InterestAligner.transform`` on the training sequences.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SequenceDenoiser
+        """
         self._validate_params()
         self._check_budget_options()
         scores = _scores_of(X)
@@ -214,7 +226,19 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         return self
 
     def keep_mask(self, X) -> np.ndarray:
-        """One bool per interaction of ``X.sequences`` (aligned with its codes): keep?"""
+        """One bool per interaction of ``X.sequences`` (aligned with its codes): keep?
+
+        Parameters
+        ----------
+        X : NoiseScores
+            The output of ``InterestAligner.transform``. With ``removal_rate``, the
+            denoiser must be fitted first.
+
+        Returns
+        -------
+        mask : ndarray of bool of shape (n_interactions,)
+            ``True`` where the item stays.
+        """
         self._check_budget_options()
         scores = _scores_of(X)
         values, threshold = scores.scores, self.threshold
@@ -293,12 +317,36 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         return values - self.item_score_mean_[scores.sequences.codes]
 
     def keep_masks(self, X) -> list[np.ndarray]:
-        """Keep-mask of each sequence, as a list of boolean arrays."""
+        """Keep-mask of each sequence, as a list of boolean arrays.
+
+        Parameters
+        ----------
+        X : NoiseScores
+            The output of ``InterestAligner.transform``.
+
+        Returns
+        -------
+        masks : list of ndarray of bool
+            One array per sequence, of its length: :meth:`keep_mask` split by
+            sequence.
+        """
         scores = _scores_of(X)
         return np.split(self.keep_mask(scores), scores.sequences.offsets[1:-1])
 
     def noise_scores(self, X) -> list[np.ndarray]:
-        """Fit score of each position, one array per sequence (high = fits)."""
+        """Fit score of each position, one array per sequence (high = fits).
+
+        Parameters
+        ----------
+        X : NoiseScores
+            The output of ``InterestAligner.transform``.
+
+        Returns
+        -------
+        scores : list of ndarray
+            One array per sequence, of its length: ``X.scores`` split by sequence
+            (before any standardisation or centring).
+        """
         scores = _scores_of(X)
         return np.split(np.asarray(scores.scores), scores.sequences.offsets[1:-1])
 
@@ -307,6 +355,17 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
 
         A :class:`~iadsr_sk.data.Sequences` in gives a ``Sequences`` out (same user ids,
         catalog and vocabulary); a list of item-id lists gives lists.
+
+        Parameters
+        ----------
+        X : NoiseScores
+            The output of ``InterestAligner.transform`` on the sequences to denoise.
+
+        Returns
+        -------
+        Sequences or list of lists
+            The kept items of every sequence, in order: a ``Sequences`` when
+            ``X.source`` is one (or ``None``), else lists of item ids.
         """
         check_is_fitted(self, "n_sequences_seen_")
         scores = _scores_of(X)

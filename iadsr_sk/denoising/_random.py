@@ -68,12 +68,37 @@ class RandomDropper(VersionedPickleMixin, TransformerMixin, BaseEstimator):
         return keep_mask_from_scores(seqs, scores, min_length=self.min_length)
 
     def fit(self, X, y=None):
+        """Record the share of ``X``'s interactions that dropping at ``rate`` removes.
+
+        Parameters
+        ----------
+        X : Sequences or list of item-id lists
+            Training histories.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : RandomDropper
+        """
         self._validate_params()
         seqs = as_sequences(X, what="X")
         self.removed_fraction_ = float(1.0 - self._keep(seqs).mean())
         return self
 
     def transform(self, X):
+        """Drop items of ``X`` at random (any histories, not only those of ``fit``).
+
+        Parameters
+        ----------
+        X : Sequences or list of item-id lists
+            Histories to thin out.
+
+        Returns
+        -------
+        Sequences or list of lists
+            The kept items of every history, in order, of the type of ``X``.
+        """
         check_is_fitted(self, "removed_fraction_")
         seqs = as_sequences(X, what="X")
         out = seqs.keep_mask(self._keep(seqs))

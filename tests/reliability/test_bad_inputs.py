@@ -579,6 +579,12 @@ def test_bad_parameters_are_named(make, params, name):
         estimator.fit(X)
 
 
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_markov_popularity_backoff_must_be_a_boolean(value):
+    with pytest.raises(InvalidParameterError, match="'popularity_backoff' parameter"):
+        MarkovChain(popularity_backoff=value).fit(HISTORIES)
+
+
 @pytest.mark.parametrize("threshold", [0.0, 1.0, 1.5, -0.2])
 def test_threshold_outside_the_open_unit_interval(threshold):
     with pytest.raises(
