@@ -122,7 +122,21 @@ PRESETS = {
 
 def cold_item_mask(train: Sequences, share: float = 0.2) -> np.ndarray:
     """Boolean mask over the catalog: the least popular ``share`` of the items that
-    occur in ``train`` (ties broken by item code)."""
+    occur in ``train`` (ties broken by item code).
+
+    Parameters
+    ----------
+    train : Sequences
+        The histories whose interaction counts rank the items.
+    share : float, default=0.2
+        Share of the items present in ``train`` that count as cold; their number is
+        rounded to the nearest integer. Items absent from ``train`` are never cold.
+
+    Returns
+    -------
+    ndarray of bool of shape (n_items,)
+        Whether each item code of ``train``'s vocabulary is cold.
+    """
     counts = np.bincount(train.codes, minlength=train.n_items)
     present = np.flatnonzero(counts > 0)
     order = present[np.lexsort((present, counts[present]))]
@@ -132,7 +146,22 @@ def cold_item_mask(train: Sequences, share: float = 0.2) -> np.ndarray:
 
 
 def make_recommender(run: DenoisingRun):
-    """The SequentialRecommender a run trains (both before and after denoising)."""
+    """The SequentialRecommender a run trains (both before and after denoising).
+
+    Parameters
+    ----------
+    run : DenoisingRun
+        The settings, resolved with their preset first (see
+        :meth:`DenoisingRun.resolved`): ``model`` is the backbone, ``seed`` the
+        ``random_state``; ``max_len``, ``device``, ``verbose`` and ``max_epochs``
+        (when set) pass on as they are, and ``recommender_params`` override all of
+        these.
+
+    Returns
+    -------
+    SequentialRecommender
+        Unfitted.
+    """
     from .collaborative import SequentialRecommender
 
     run = run.resolved()
@@ -396,11 +425,8 @@ def run_denoising(
 ) -> dict:
     """Run one experiment; returns the results dictionary (the CLI's JSON).
 
-    ``stage1_cache``: a dictionary shared by several runs on the same data (e.g. the
-    full method and its ablations): the Stage-1 recommender of a (model, seed,
-    noise, preset) combination is trained once and reused. With ``run.retrain``
-    false, the denoised histories are audited (removal rates, detection) but no
-    recommender is retrained on them.
+    With ``run.retrain`` false, the denoised histories are audited (removal rates,
+    detection) but no recommender is retrained on them.
 
     With ``run.drop_rate_grid`` (a learned denoiser), the whole method is fitted once
     and the removal budget is chosen on the validation split: for every candidate
@@ -411,6 +437,45 @@ def run_denoising(
     removed share, genuine cold- and warm-item removal rates, with injected noise the
     removals' precision and recall, and validation and test metrics; test figures
     are never used to choose).
+
+    Parameters
+    ----------
+    seqs : Sequences
+        Every user's whole history, oldest item first. It is split leave-one-out
+        (see :func:`~iadsr_sk.data.leave_one_out_split`; users with fewer than 3
+        items are left out), and noise, if any, goes into the training part only.
+    run : DenoisingRun
+        The settings, resolved with their preset first (see
+        :meth:`DenoisingRun.resolved`). Settings that are unknown, invalid or
+        contradictory (e.g. ``denoiser="oracle"`` without noise, or
+        ``aligner_params`` setting what the run sets) raise :class:`ValueError`
+        before any training.
+    stage1_cache : dict, optional
+        A dictionary shared by several runs on the same ``seqs`` (e.g. the full
+        method and its ablations), filled in place. The Stage-1 recommender of a
+        learned denoiser is stored under the settings it depends on (``model``,
+        ``seed``, the noise settings, ``max_len``, ``max_epochs`` and
+        ``recommender_params``, the preset's included), so it is trained once and
+        reused. The data is not part of that key. By default nothing is shared.
+
+    Returns
+    -------
+    dict
+        JSON-ready results (see :func:`json_ready`): the run's settings (``model``,
+        ``seed``, ``max_len``, ``preset``, the noise settings, ``test_input`` and
+        the denoiser's own, such as ``drop_rate`` or ``threshold``); the data's
+        sizes (``n_users``, ``n_items``, ``n_interactions``, of ``seqs`` as given);
+        what the denoiser removed from the training histories
+        (``removed_fraction``, ``cold_item_removal_rate`` and
+        ``warm_item_removal_rate`` of genuine items, cold being the least popular
+        20% of the clean training histories' items, see :func:`cold_item_mask`;
+        with injected noise, ``n_noise_items`` and ``noise_detection``); timings
+        (``denoise_seconds``, ``total_seconds``). With ``run.retrain``, the
+        retrained recommender's ``"valid"`` and ``"test"`` metrics (``"test"`` on
+        the raw or the denoised test inputs, as ``run.test_input`` says) and its
+        fit details. A learned denoiser adds the Stage-1 recommender's
+        ``"baseline_valid"`` and ``"baseline_test"`` metrics and, with
+        ``run.retrain``, both ``"test_raw"`` and ``"test_denoised"``.
     """
     from .collaborative import CollaborativeEncoder
     from .denoising import InterestAligner, RandomDropper, SequenceDenoiser

@@ -185,14 +185,45 @@ def target_ranks(
 
 
 def hit_rate_at_k(ranks, k: int) -> float:
-    """Share of rows whose target ranks in the top ``k``."""
+    """Share of rows whose target ranks in the top ``k``.
+
+    Parameters
+    ----------
+    ranks : array-like of int of shape (n_rows,)
+        0-based rank of each row's target (as from :func:`target_ranks`); whole
+        numbers >= 0, floats only if integral.
+    k : int
+        Cutoff; >= 1.
+
+    Returns
+    -------
+    float
+        HR@K in ``[0, 1]``; NaN when ``ranks`` is empty.
+    """
     k = _check_k(k)
     ranks = _check_ranks(ranks)
     return float(np.mean(ranks < k)) if ranks.size else float("nan")
 
 
 def ndcg_at_k(ranks, k: int) -> float:
-    """Mean of ``1 / log2(rank + 2)`` over rows whose target ranks in the top ``k``."""
+    """Mean of ``1 / log2(rank + 2)`` over rows whose target ranks in the top ``k``.
+
+    Rows whose target ranks lower count as 0 in the mean (one relevant item per row,
+    so the ideal DCG is 1).
+
+    Parameters
+    ----------
+    ranks : array-like of int of shape (n_rows,)
+        0-based rank of each row's target (as from :func:`target_ranks`); whole
+        numbers >= 0, floats only if integral.
+    k : int
+        Cutoff; >= 1.
+
+    Returns
+    -------
+    float
+        NDCG@K in ``[0, 1]``; NaN when ``ranks`` is empty.
+    """
     k = _check_k(k)
     ranks = _check_ranks(ranks)
     if not ranks.size:
@@ -202,7 +233,22 @@ def ndcg_at_k(ranks, k: int) -> float:
 
 
 def mrr_at_k(ranks, k: int) -> float:
-    """Mean reciprocal rank, counting 0 beyond the top ``k``."""
+    """Mean reciprocal rank, counting 0 beyond the top ``k``.
+
+    Parameters
+    ----------
+    ranks : array-like of int of shape (n_rows,)
+        0-based rank of each row's target (as from :func:`target_ranks`); whole
+        numbers >= 0, floats only if integral.
+    k : int
+        Cutoff; >= 1.
+
+    Returns
+    -------
+    float
+        MRR@K (mean of ``1 / (rank + 1)``) in ``[0, 1]``; NaN when ``ranks`` is
+        empty.
+    """
     k = _check_k(k)
     ranks = _check_ranks(ranks)
     if not ranks.size:
@@ -216,7 +262,25 @@ _FUNCS = {"hr": hit_rate_at_k, "ndcg": ndcg_at_k, "mrr": mrr_at_k}
 def ranking_metrics(
     ranks, ks: Iterable[int] = DEFAULT_KS, metrics: Iterable[str] = _METRICS
 ) -> dict[str, float]:
-    """``{"hr@5": ..., "ndcg@10": ..., ...}`` from 0-based target ranks."""
+    """``{"hr@5": ..., "ndcg@10": ..., ...}`` from 0-based target ranks.
+
+    Parameters
+    ----------
+    ranks : array-like of int of shape (n_rows,)
+        0-based rank of each row's target (as from :func:`target_ranks`); whole
+        numbers >= 0, floats only if integral.
+    ks : iterable of int, default=(5, 10, 20)
+        Cutoffs ``K`` of the metrics, each >= 1.
+    metrics : iterable of {"hr", "ndcg", "mrr"}, default=("hr", "ndcg", "mrr")
+        Metrics to compute, each at every ``K`` of ``ks`` (see
+        :func:`hit_rate_at_k`, :func:`ndcg_at_k` and :func:`mrr_at_k`).
+
+    Returns
+    -------
+    dict of str to float
+        ``"<metric>@<K>"`` -> value, metric by metric in the order of ``metrics``
+        and, within each, ``K`` in the order of ``ks``.
+    """
     out = {}
     ks = [_check_k(k) for k in ks]
     for name in metrics:

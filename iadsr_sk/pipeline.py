@@ -44,6 +44,27 @@ class DenoisingPipeline(Pipeline):
         ``y``, ``sample_weight`` and ``params`` are for a last step that is not a
         recommender (passed to ``Pipeline.score``); with a recommender last, they
         must be left out.
+
+        Parameters
+        ----------
+        X : Sequences or list of item-id lists
+            Held-out histories. With a recommender last, each one's last item is the
+            target and the items before it the input (see
+            :func:`~iadsr_sk.data.next_item_pairs`: sequences with fewer than two
+            items are skipped).
+        y : None
+            Only for a last step without ``score_next``; otherwise giving it raises
+            :class:`TypeError`.
+        sample_weight : array-like of shape (n_sequences,), optional
+            Only for a last step without ``score_next``, as ``y``.
+        **params
+            Only for a last step without ``score_next``, as ``y``: routed by
+            ``Pipeline.score``.
+
+        Returns
+        -------
+        float
+            NDCG@10 with a recommender last; otherwise the last step's ``score``.
         """
         if getattr(self._final_estimator, "score_next", None) is None:
             return super().score(X, y, sample_weight=sample_weight, **params)

@@ -114,11 +114,39 @@ class ItemCatalog:
         )
 
     def with_template(self, text_template: str) -> ItemCatalog:
-        """The same catalog with another text template."""
+        """The same catalog with another text template.
+
+        Parameters
+        ----------
+        text_template : str
+            :meth:`str.format` template over the catalog's field names (see the class
+            docstring); a template naming no field or an unknown one raises
+            :class:`ValueError`.
+
+        Returns
+        -------
+        ItemCatalog
+            A new catalog with the same item ids and fields.
+        """
         return ItemCatalog(self.item_ids, self.fields, text_template)
 
     def texts(self, item_ids, text_template: str | None = None) -> list[str | None]:
-        """Text of each item id (``None`` if it has no text or is not in the catalog)."""
+        """Text of each item id (``None`` if it has no text or is not in the catalog).
+
+        Parameters
+        ----------
+        item_ids : iterable of int or str
+            The item ids, in the order wanted. Ids of the other kind than the
+            catalog's (strings for an integer-keyed catalog, say) have no text.
+        text_template : str, optional
+            Template to use instead of the catalog's ``text_template`` for this call
+            (checked in the same way).
+
+        Returns
+        -------
+        list of (str or None)
+            One text per id, with runs of whitespace collapsed to single spaces.
+        """
         template = self.text_template if text_template is None else text_template
         self._check_template(template)
         names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
@@ -144,5 +172,19 @@ class ItemCatalog:
         return out
 
     def texts_for(self, vocabulary: ItemVocabulary, text_template: str | None = None):
-        """Text of every vocabulary code, in code order."""
+        """Text of every vocabulary code, in code order.
+
+        Parameters
+        ----------
+        vocabulary : ItemVocabulary
+            The vocabulary whose item ids (its ``ids``) are looked up.
+        text_template : str, optional
+            Template to use instead of the catalog's ``text_template``, as in
+            :meth:`texts`.
+
+        Returns
+        -------
+        list of (str or None)
+            One text per code, ``None`` where the item has none (see :meth:`texts`).
+        """
         return self.texts(vocabulary.ids, text_template)

@@ -272,7 +272,25 @@ class Sequences:
         timestamps: np.ndarray | None = None,
         user_ids=None,
     ) -> Sequences:
-        """A new container with other rows but this one's vocabulary and catalog."""
+        """A new container with other rows but this one's vocabulary and catalog.
+
+        Parameters
+        ----------
+        offsets : ndarray of int of shape (n_sequences + 1,)
+            Start of each new row in ``codes``, as in the constructor.
+        codes : ndarray of int of shape (n_interactions,)
+            Internal item codes of this container's vocabulary.
+        timestamps : ndarray of float of shape (n_interactions,), optional
+            Time of each interaction. Not carried over: without it, the result has no
+            timestamps.
+        user_ids : array-like of shape (n_sequences,), optional
+            The user of each new row. By default this container's ``user_ids`` are
+            kept, so the new rows must then be as many as the old ones.
+
+        Returns
+        -------
+        Sequences
+        """
         return Sequences(
             offsets,
             codes,
@@ -310,6 +328,19 @@ class Sequences:
 
     # ---------------------------------------------------------------- access
     def row_codes(self, i: int) -> np.ndarray:
+        """Internal item codes of one row, oldest first.
+
+        Parameters
+        ----------
+        i : int
+            Row index in ``[0, n_sequences)`` (negative indices are not supported).
+
+        Returns
+        -------
+        ndarray of int64 of shape (length of row ``i``,)
+            A view into ``codes``; index the container itself (``seqs[i]``) for
+            the row's item ids.
+        """
         return self.codes[self.offsets[i] : self.offsets[i + 1]]
 
     def __getitem__(self, key):
@@ -355,8 +386,17 @@ class Sequences:
     def take(self, rows) -> Sequences:
         """The sequences at ``rows`` (in that order), as a new container.
 
-        ``rows`` holds integers (negative ones count from the end, as in numpy); a
-        slice or a boolean mask works too.
+        Parameters
+        ----------
+        rows : array-like of int, slice or array-like of bool of shape (n_sequences,)
+            The rows to keep. Integers may repeat and negative ones count from the
+            end, as in numpy; a boolean mask needs one value per sequence.
+
+        Returns
+        -------
+        Sequences
+            The selected rows with their user ids and timestamps, and this
+            container's vocabulary and catalog.
         """
         rows = self._rows(rows)
         positions, offsets = _gather_positions(self.offsets, rows)
@@ -399,7 +439,19 @@ class Sequences:
         return rows, within
 
     def keep_mask(self, mask: np.ndarray) -> Sequences:
-        """Keep the interactions where ``mask`` (one bool per interaction) is true."""
+        """Keep the interactions where ``mask`` (one bool per interaction) is true.
+
+        Parameters
+        ----------
+        mask : array-like of bool of shape (n_interactions,)
+            Which interactions to keep, in the order of ``codes``.
+
+        Returns
+        -------
+        Sequences
+            As many rows as before (a row may become empty), with the kept
+            interactions' timestamps and the same user ids, vocabulary and catalog.
+        """
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != self.codes.shape:
             raise ValueError("mask needs one value per interaction")
@@ -413,14 +465,37 @@ class Sequences:
         )
 
     def head(self, drop_last: int) -> Sequences:
-        """Every sequence without its last ``drop_last`` items (short ones become empty)."""
+        """Every sequence without its last ``drop_last`` items (short ones become empty).
+
+        Parameters
+        ----------
+        drop_last : int
+            How many of the most recent items to drop from every row; ``>= 0``.
+
+        Returns
+        -------
+        Sequences
+            As many rows as before (see :meth:`keep_mask`).
+        """
         _check_count(drop_last, "drop_last", 0)
         _, within = self.positions()
         lengths = np.repeat(self.lengths, self.lengths)
         return self.keep_mask(within < lengths - drop_last)
 
     def tail(self, max_len: int) -> Sequences:
-        """Every sequence truncated to its most recent ``max_len`` items."""
+        """Every sequence truncated to its most recent ``max_len`` items.
+
+        Parameters
+        ----------
+        max_len : int
+            How many of the most recent items to keep in every row; ``>= 1``. Shorter
+            rows stay whole.
+
+        Returns
+        -------
+        Sequences
+            As many rows as before (see :meth:`keep_mask`).
+        """
         _check_count(max_len, "max_len", 1)
         _, within = self.positions()
         lengths = np.repeat(self.lengths, self.lengths)
@@ -435,9 +510,22 @@ class Sequences:
     def padded(self, max_len: int, *, side: str = "left", pad_code: int = -1) -> np.ndarray:
         """Dense ``(n_sequences, max_len)`` array of the most recent ``max_len`` codes.
 
-        Padding holds ``pad_code``. With ``side="left"`` (default) the most recent item
-        of every row sits in the last column; with ``side="right"`` rows start in
-        column 0.
+        Parameters
+        ----------
+        max_len : int
+            Number of columns; ``>= 1``. Longer rows keep their most recent
+            ``max_len`` items.
+        side : {"left", "right"}, default="left"
+            Where the padding goes. With ``"left"`` the most recent item of every row
+            sits in the last column; with ``"right"`` rows start in column 0.
+        pad_code : int, default=-1
+            Value of the padding cells.
+
+        Returns
+        -------
+        ndarray of int64 of shape (n_sequences, max_len)
+            Internal item codes, oldest first within each row, and ``pad_code``
+            elsewhere.
         """
         _check_count(max_len, "max_len", 1)
         if side not in ("left", "right"):
@@ -478,6 +566,28 @@ def as_sequences(
 
     With ``vocabulary`` given (a fitted estimator's), a :class:`Sequences` built on
     another vocabulary is re-encoded, and unknown item ids raise :class:`KeyError`.
+
+    Parameters
+    ----------
+    X : Sequences or list of item-id lists
+        The histories, oldest item first. A :class:`Sequences` is returned as it is
+        unless it has to be re-encoded.
+    vocabulary : ItemVocabulary, optional
+        Vocabulary to encode the item ids with. By default a :class:`Sequences` keeps
+        its own and lists get one built from their ids (see
+        :meth:`Sequences.from_lists`).
+    catalog : ItemCatalog, optional
+        Item text attached to sequences built from lists (a :class:`Sequences` keeps
+        its own catalog).
+    allow_empty : bool, default=False
+        Whether a history may be empty; if not, an empty one raises
+        :class:`ValueError`. Input with no sequence at all always does.
+    what : str, default="X"
+        Name of the argument, used in error messages.
+
+    Returns
+    -------
+    Sequences
     """
     if isinstance(X, Sequences):
         seqs = X

@@ -118,6 +118,22 @@ def next_item_pairs(X, estimator=None) -> tuple[Sequences, np.ndarray]:
     fewer than two items cannot be scored; **rule:** they are skipped with a WARNING
     naming how many, and a :class:`ValueError` is raised if none is left.
     ``estimator``'s fitted ``vocabulary_`` (if any) encodes ``X``.
+
+    Parameters
+    ----------
+    X : Sequences or list of item-id lists
+        Held-out histories, oldest item first.
+    estimator : estimator, optional
+        A fitted recommender whose ``vocabulary_`` encodes ``X`` (unknown item ids
+        then raise :class:`KeyError`). Without one, or if it has no ``vocabulary_``,
+        ``X`` is taken with its own vocabulary (see :func:`as_sequences`).
+
+    Returns
+    -------
+    inputs : Sequences
+        Every usable sequence without its last item.
+    targets : ndarray of int64 of shape (n_usable,)
+        Code of each usable sequence's last item, in the vocabulary of ``inputs``.
     """
     vocabulary = getattr(estimator, "vocabulary_", None)
     seqs = as_sequences(X, vocabulary=vocabulary, what="X")

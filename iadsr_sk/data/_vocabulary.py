@@ -171,7 +171,19 @@ class ItemVocabulary:
             )
 
     def contains(self, item_ids) -> np.ndarray:
-        """Boolean mask: which of ``item_ids`` are in the vocabulary."""
+        """Boolean mask: which of ``item_ids`` are in the vocabulary.
+
+        Parameters
+        ----------
+        item_ids : iterable of int or str
+            Item ids to look up, of the same kind (integers or strings) as the
+            vocabulary's; a mismatched kind raises :class:`TypeError`.
+
+        Returns
+        -------
+        ndarray of bool of shape (n_ids,)
+            Whether each id (flattened, in order) has a code.
+        """
         ids = normalize_item_ids(item_ids)
         self._check_kind(ids, "the item ids")
         pos = np.searchsorted(self.ids, ids)
@@ -179,7 +191,21 @@ class ItemVocabulary:
         return self.ids[pos] == ids
 
     def encode(self, item_ids, *, what: str = "item ids") -> np.ndarray:
-        """Codes of ``item_ids``; raise :class:`KeyError` listing unknown ids."""
+        """Codes of ``item_ids``; raise :class:`KeyError` listing unknown ids.
+
+        Parameters
+        ----------
+        item_ids : iterable of int or str
+            Item ids to encode, of the same kind (integers or strings) as the
+            vocabulary's; a mismatched kind raises :class:`TypeError`.
+        what : str, default="item ids"
+            What the ids are, as named in error messages.
+
+        Returns
+        -------
+        ndarray of int64 of shape (n_ids,)
+            The code of each id (flattened, in order).
+        """
         ids = normalize_item_ids(item_ids, what=what)
         self._check_kind(ids, what)
         pos = np.searchsorted(self.ids, ids)
@@ -195,7 +221,19 @@ class ItemVocabulary:
         return pos.astype(np.int64, copy=False)
 
     def decode(self, codes) -> np.ndarray:
-        """Item ids of ``codes``."""
+        """Item ids of ``codes``.
+
+        Parameters
+        ----------
+        codes : array-like of int
+            Codes in ``[0, n_items)``; others raise :class:`IndexError`.
+
+        Returns
+        -------
+        ndarray
+            The item id of each code, with the shape of ``codes`` (``int64`` or
+            unicode, as ``ids``).
+        """
         codes = np.asarray(codes)
         if codes.size and (codes.min() < 0 or codes.max() >= self.n_items):
             raise IndexError(f"item codes must lie in [0, {self.n_items})")

@@ -98,6 +98,21 @@ def call_backbone_factory(factory, n_items: int, **kwargs):
     ``generator``) are dropped when the factory does not name them; any other
     keyword it does not accept raises :class:`TypeError`. A factory with
     ``**kwargs`` receives everything.
+
+    Parameters
+    ----------
+    factory : callable
+        A backbone class or a function that returns a module; it must accept
+        ``n_items`` as a keyword.
+    n_items : int
+        Catalog size (without the padding row).
+    **kwargs
+        Constructor arguments, filtered as described above.
+
+    Returns
+    -------
+    nn.Module
+        What ``factory`` returns.
     """
     parameters = inspect.signature(factory).parameters
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())

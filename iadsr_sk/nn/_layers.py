@@ -41,6 +41,20 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
     forward and backward at the sizes the backbones use. Other devices use
     ``F.dropout`` (fused kernels). The draws come from torch's global generator, so a
     seeded run is reproducible.
+
+    Parameters
+    ----------
+    x : Tensor
+        Input of any shape.
+    p : float
+        Probability of zeroing an element, in ``[0, 1]`` (else :class:`ValueError`).
+    training : bool, default=True
+        Whether to drop; when false, or when ``p == 0``, ``x`` itself is returned.
+
+    Returns
+    -------
+    Tensor
+        Same shape and dtype as ``x``.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability must be in [0, 1], got {p}")
@@ -54,9 +68,30 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
 
 
 class Dropout(nn.Dropout):
-    """``nn.Dropout`` with the faster CPU mask of :func:`dropout`."""
+    """``nn.Dropout`` with the faster CPU mask of :func:`dropout`.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        Probability of zeroing an element.
+    inplace : bool, default=False
+        Drop in place; this uses torch's own ``F.dropout`` kernel, not the faster
+        CPU mask.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply dropout in training mode; return ``x`` unchanged in eval mode.
+
+        Parameters
+        ----------
+        x : Tensor
+            Input of any shape.
+
+        Returns
+        -------
+        Tensor
+            Same shape as ``x``.
+        """
         if self.inplace:  # a new mask tensor is needed anyway: keep torch's kernel
             return F.dropout(x, self.p, self.training, inplace=True)
         return dropout(x, self.p, self.training)
@@ -123,6 +158,18 @@ class SequentialBackbone(nn.Module):
         self.item_embedding = nn.Embedding(n_items + 1, hidden_size, padding_idx=0)
 
     def forward(self, items: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        """Causal state at every position; subclasses implement it.
+
+        Parameters
+        ----------
+        items : LongTensor of shape (B, T)
+            Right-padded item indices: 0 is padding, item code ``c`` is ``c + 1``.
+
+        Returns
+        -------
+        Tensor of shape (B, T, H)
+            The state at column ``t`` depends on ``items[:, : t + 1]`` only.
+        """
         raise NotImplementedError
 
     def score(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -157,7 +204,18 @@ class SequentialBackbone(nn.Module):
         return F.linear(hidden, self.item_embedding.weight[1:])  # (..., n_items)
 
     def embed_items(self, items: torch.Tensor) -> torch.Tensor:
-        """Item embeddings with padding forced to zero, ``(B, T) -> (B, T, H)``."""
+        """Item embeddings with padding forced to zero, ``(B, T) -> (B, T, H)``.
+
+        Parameters
+        ----------
+        items : LongTensor of shape (B, T)
+            Item indices: 0 is padding, item code ``c`` is ``c + 1``.
+
+        Returns
+        -------
+        Tensor of shape (B, T, H)
+            Rows of :attr:`item_embedding`; zero where ``items`` is 0.
+        """
         return self.item_embedding(items) * padding_mask(items)  # (B, T, H)
 
     def extra_repr(self) -> str:
@@ -184,6 +242,15 @@ class CausalSelfAttention(nn.Module):
 
     Causality is all the masking right-padded rows need: real positions never attend
     to the padding that follows them.
+
+    Parameters
+    ----------
+    hidden_size : int
+        Width ``H`` of the inputs and output; a multiple of ``n_heads``.
+    n_heads : int
+        Attention heads, each of width ``H // n_heads``.
+    dropout : float
+        Dropout on the attention weights, in training mode.
     """
 
     def __init__(self, hidden_size: int, n_heads: int, dropout: float):
@@ -198,6 +265,20 @@ class CausalSelfAttention(nn.Module):
         self.out = nn.Linear(hidden_size, hidden_size)
 
     def forward(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """Attend from each position of ``query`` to positions ``<= t`` of ``context``.
+
+        Parameters
+        ----------
+        query : Tensor of shape (B, T, H)
+            Sequence the queries are projected from.
+        context : Tensor of shape (B, T, H)
+            Sequence the keys and values are projected from (the same length).
+
+        Returns
+        -------
+        Tensor of shape (B, T, H)
+            The heads' outputs, concatenated and projected.
+        """
         B, T, H = query.shape
         d = H // self.n_heads
         w_q, w_kv = self.qkv.weight.split([H, 2 * H])
@@ -224,7 +305,19 @@ class CausalSelfAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """Position-wise two-layer network with dropout (no residual, no norm)."""
+    """Position-wise two-layer network with dropout (no residual, no norm).
+
+    Parameters
+    ----------
+    hidden_size : int
+        Width ``H`` of the input and output.
+    inner_size : int
+        Width of the hidden layer.
+    dropout : float
+        Dropout after the activation and after the output layer.
+    act : {"relu", "gelu"}
+        Activation of the hidden layer.
+    """
 
     def __init__(self, hidden_size: int, inner_size: int, dropout: float, act: str):
         super().__init__()
@@ -234,6 +327,16 @@ class FeedForward(nn.Module):
         self.act = {"relu": F.relu, "gelu": F.gelu}[act]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the network at every position.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, T, H)
+
+        Returns
+        -------
+        Tensor of shape (B, T, H)
+        """
         x = self.dropout(self.act(self.fc1(x)))  # (B, T, inner)
         return self.dropout(self.fc2(x))  # (B, T, H)
 

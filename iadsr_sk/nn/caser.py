@@ -79,6 +79,16 @@ class Caser(SequentialBackbone):
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Draw new initial weights.
+
+        N(0, 1 / H) item table (zero padding row), Xavier-normal filters and output
+        layer, zero biases.
+
+        Parameters
+        ----------
+        generator : torch.Generator, optional
+            Source of the random weights; the global RNG when omitted.
+        """
         nn.init.normal_(
             self.item_embedding.weight, 0.0, 1.0 / self.hidden_size, generator=generator
         )
@@ -89,6 +99,18 @@ class Caser(SequentialBackbone):
             nn.init.zeros_(layer.bias)
 
     def forward(self, items: torch.Tensor) -> torch.Tensor:
+        """State of every position from the ``window`` items ending there.
+
+        Parameters
+        ----------
+        items : LongTensor of shape (B, T)
+            Right-padded item indices: 0 is padding, item code ``c`` is ``c + 1``.
+
+        Returns
+        -------
+        Tensor of shape (B, T, H)
+            Causal states, zero at padding positions.
+        """
         B, T = items.shape
         L = self.window
         mask = padding_mask(items)  # (B, T, 1)

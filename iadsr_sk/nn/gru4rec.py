@@ -59,6 +59,16 @@ class GRU4Rec(SequentialBackbone):
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Draw new initial weights.
+
+        Xavier-normal item table and output layer, Xavier-uniform input and
+        orthogonal recurrent GRU weights, zero biases and padding row.
+
+        Parameters
+        ----------
+        generator : torch.Generator, optional
+            Source of the random weights; the global RNG when omitted.
+        """
         nn.init.xavier_normal_(self.item_embedding.weight, generator=generator)
         with torch.no_grad():
             self.item_embedding.weight[0].zero_()
@@ -73,6 +83,18 @@ class GRU4Rec(SequentialBackbone):
         nn.init.zeros_(self.dense.bias)
 
     def forward(self, items: torch.Tensor) -> torch.Tensor:
+        """GRU states of every position through the output layer.
+
+        Parameters
+        ----------
+        items : LongTensor of shape (B, T)
+            Right-padded item indices: 0 is padding, item code ``c`` is ``c + 1``.
+
+        Returns
+        -------
+        Tensor of shape (B, T, H)
+            Causal states, zero at padding positions.
+        """
         mask = padding_mask(items)  # (B, T, 1)
         x = self.embedding_dropout(self.embed_items(items))  # (B, T, H)
         # the recurrence runs in float32 even under autocast (no bf16 RNN kernels on

@@ -103,9 +103,31 @@ class SASRec(SequentialBackbone):
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Draw new initial weights: N(0, 0.02), zero biases.
+
+        Layer norms start as the identity and the padding row at zero.
+
+        Parameters
+        ----------
+        generator : torch.Generator, optional
+            Source of the random weights; the global RNG when omitted.
+        """
         init_normal_(self, std=0.02, generator=generator)
 
     def forward(self, items: torch.Tensor) -> torch.Tensor:
+        """States of every position after the final layer norm.
+
+        Parameters
+        ----------
+        items : LongTensor of shape (B, T)
+            Right-padded item indices (0 = padding, item code ``c`` at ``c + 1``);
+            ``T <= max_len``, else :class:`ValueError`.
+
+        Returns
+        -------
+        Tensor of shape (B, T, H)
+            Causal states, zero at padding positions.
+        """
         check_width(items, self.max_len, "SASRec")
         mask = padding_mask(items)  # (B, T, 1)
         positions = torch.arange(items.size(1), device=items.device)  # (T,)
