@@ -11,11 +11,11 @@
 - :class:`TorchEstimatorMixin`: the training loop (early stopping on a validation
   score with patience, best weights restored, tqdm progress, bf16 autocast; a fit
   that fails or is interrupted leaves the estimator unfitted) and CPU-safe pickling
-  (a model fitted on a GPU unpickles on a CPU-only host). The pickled bytes depend
-  only on the model, not on where its tensors happen to sit in memory (torch's own
-  pickling writes their addresses), so ``joblib.hash`` of a fitted estimator, and of
-  an output that carries one, is reproducible: ``Pipeline(memory=...)`` reuses a
-  fitted Stage 2 instead of refitting it.
+  (a model fitted on a GPU unpickles on a CPU-only host). Tensors are pickled as
+  plain bytes, not with torch's own tensor pickles, which hold memory addresses: so
+  ``joblib.hash`` of a fitted estimator, and of an output that carries one, depends
+  only on the model, and ``Pipeline(memory=...)`` reuses a fitted Stage 2 instead of
+  refitting it.
 
 Security
 --------
