@@ -450,7 +450,7 @@ class TorchEstimatorMixin:
             state["_optimizer_pickle"] = {
                 "class": type(optimizer),
                 "defaults": optimizer.defaults,
-                "state_dict": _to_cpu(optimizer.state_dict()),
+                "state_dict": _to_arrays(optimizer.state_dict()),
             }
         if "device_" in state:
             state["device_"] = torch.device("cpu")
@@ -551,19 +551,19 @@ class _PickledModule:
         return module
 
 
-def _to_cpu(value):
+def _to_arrays(value):
     """An optimizer's state with every tensor as a :class:`_TensorArray`."""
     if isinstance(value, torch.Tensor):
         return _TensorArray(value)
     if isinstance(value, dict):
-        return {k: _to_cpu(v) for k, v in value.items()}
+        return {k: _to_arrays(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_to_cpu(v) for v in value)
+        return type(value)(_to_arrays(v) for v in value)
     return value
 
 
 def _from_arrays(value):
-    """Undo :func:`_to_cpu` (tensors on the CPU)."""
+    """Undo :func:`_to_arrays` (tensors on the CPU)."""
     if isinstance(value, _TensorArray):
         return value.tensor()
     if isinstance(value, dict):
