@@ -229,6 +229,12 @@ class Sequences:
                     "user"
                 )
             if isinstance(row, np.ndarray):
+                if row.ndim != 1:
+                    # flattening would silently merge or split histories
+                    raise ValueError(
+                        f"sequence {i} is an array of shape {row.shape}; each history "
+                        "must be one-dimensional (a list or 1-d array of item ids)"
+                    )
                 rows.append(row)
                 continue
             if type(row) is not list:
@@ -254,9 +260,9 @@ class Sequences:
         codes = vocabulary.encode(flat)
         ts = None
         if timestamps is not None:
-            ts_rows = [np.asarray(t, dtype=np.float64).reshape(-1) for t in timestamps]
+            ts_rows = [np.asarray(t, dtype=np.float64) for t in timestamps]
             if len(ts_rows) != len(rows) or any(
-                t.size != n for t, n in zip(ts_rows, lengths.tolist(), strict=False)
+                t.shape != (n,) for t, n in zip(ts_rows, lengths.tolist(), strict=False)
             ):
                 raise ValueError("timestamps must have the same shape as the histories")
             ts = np.concatenate(ts_rows) if ts_rows else np.zeros(0)

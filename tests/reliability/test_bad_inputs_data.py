@@ -72,6 +72,37 @@ def test_array_rows_keep_their_ids():
     assert as_sequences([np.array(["a", "b"]), ["c"]]).to_lists() == [["a", "b"], ["c"]]
 
 
+@pytest.mark.parametrize(
+    "X, where",
+    [
+        ([np.array([[1, 2], [3, 4]])], r"sequence 0 is an array of shape \(2, 2\)"),
+        (
+            [np.array([[1, 2], [3, 4]]), np.array([5, 6])],
+            r"sequence 0 is an array of shape \(2, 2\)",
+        ),
+        (
+            [np.array([5, 6]), np.array(["a", "b"]).reshape(1, 2)],
+            r"sequence 1 is an array of shape \(1, 2\)",
+        ),
+        ([np.array(5)], r"sequence 0 is an array of shape \(\)"),
+    ],
+    ids=["2-d", "2-d-next-to-1-d", "second-row-2-d", "0-d"],
+)
+def test_array_rows_must_be_one_dimensional(X, where):
+    """A 2-d row is never flattened into one history (nor a 0-d one read as one)."""
+    for build in (as_sequences, Sequences.from_lists):
+        with pytest.raises(ValueError, match=f"{where}; each history must be one-dim"):
+            build(X)
+
+
+def test_timestamps_must_have_each_historys_shape():
+    for timestamps in ([np.array([[0, 1]]), [2]], [[0, 1], 2]):
+        with pytest.raises(ValueError, match="timestamps must have the same shape"):
+            Sequences.from_lists([[1, 2], [3]], timestamps=timestamps)
+    seqs = Sequences.from_lists([[1, 2], [3]], timestamps=[np.array([0, 1]), [2]])
+    assert seqs.timestamps.tolist() == [0, 1, 2]
+
+
 # ---------------------------------------------------------------- readers
 def test_json_integer_and_string_of_same_spelling_are_refused(tmp_path):
     path = tmp_path / "mixed.json"
