@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,9 +65,26 @@ class CollaborativeInterests:
         return int(self.short_term.shape[1])
 
     def short_term_of(self, row: int) -> np.ndarray:
-        """Short-term states of sequence ``row``, ``(length, hidden_size)``."""
+        """Short-term states of one sequence.
+
+        Parameters
+        ----------
+        row : int
+            Index of the sequence, from ``-len(self)`` to ``len(self) - 1`` (negative
+            counts from the end, as in a list).
+
+        Returns
+        -------
+        ndarray of shape (length, hidden_size)
+            One row per position of the sequence, in order (a view, not a copy).
+        """
+        n = len(self.sequences)
+        index = operator.index(row)
+        if not -n <= index < n:
+            raise IndexError(f"row {row} is out of range for {n} sequences")
+        index %= n
         offsets = self.sequences.offsets
-        return self.short_term[offsets[row] : offsets[row + 1]]
+        return self.short_term[offsets[index] : offsets[index + 1]]
 
 
 def _split_input(X):

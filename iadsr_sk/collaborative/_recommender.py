@@ -189,9 +189,9 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
         float in (0, 1): that share of the sequences (users) is held out whole, each
         predicting its last item from the rest. ``None``: no validation; train
         ``max_epochs`` and keep the last weights.
-    window_stride : int, optional
-        Step between the windows of a sequence longer than ``max_len``; default
-        ``max_len // 2``.
+    window_stride : int or None, default=None
+        Step between the training windows of a sequence longer than ``max_len``;
+        ``None`` takes ``max(max_len // 2, 1)``.
     train_positions : {"all", "last"}, default="all"
         ``"all"``: every position of every history predicts its next item once per
         epoch. ``"last"``: only the last item of each history is a target, read

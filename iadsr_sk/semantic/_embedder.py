@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import numbers
+import operator
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -79,9 +80,26 @@ class SemanticInterests:
         return int(self.short_term.shape[1])
 
     def short_term_of(self, row: int) -> np.ndarray:
-        """Short-term vectors of sequence ``row``, ``(length, embedding_dim)``."""
+        """Short-term vectors of one sequence.
+
+        Parameters
+        ----------
+        row : int
+            Index of the sequence, from ``-len(self)`` to ``len(self) - 1`` (negative
+            counts from the end, as in a list).
+
+        Returns
+        -------
+        ndarray of shape (length, embedding_dim)
+            One row per position of the sequence, in order (a view, not a copy).
+        """
+        n = len(self.sequences)
+        index = operator.index(row)
+        if not -n <= index < n:
+            raise IndexError(f"row {row} is out of range for {n} sequences")
+        index %= n
         offsets = self.sequences.offsets
-        return self.short_term[offsets[row] : offsets[row + 1]]
+        return self.short_term[offsets[index] : offsets[index + 1]]
 
     def __repr__(self) -> str:
         return (

@@ -73,6 +73,17 @@ def test_long_term_is_max_over_real_positions_only(encoder):
         )
 
 
+def test_short_term_of_takes_list_indices_and_refuses_others(encoder):
+    interests = encoder.transform([[3, 1], [1, 2, 3]])
+    np.testing.assert_array_equal(interests.short_term_of(-1), interests.short_term[2:])
+    np.testing.assert_array_equal(interests.short_term_of(-2), interests.short_term[:2])
+    for row in (2, -3):
+        with pytest.raises(IndexError, match=f"row {row} is out of range for 2"):
+            interests.short_term_of(row)
+    with pytest.raises(TypeError):
+        interests.short_term_of(1.0)
+
+
 def test_short_term_aligned_with_codes_beyond_max_len(encoder):
     history = [5, 3, 9, 1, 2, 7, 7, 4, 11, 6]  # longer than max_len = 4
     interests = encoder.transform([[2, 2], history])

@@ -66,6 +66,11 @@ def test_item_mode_fit_and_transform(bert, catalog_sequences):
         np.testing.assert_allclose(
             out.long_term[row], out.short_term_of(row).mean(axis=0), rtol=1e-5, atol=1e-6
         )
+    np.testing.assert_array_equal(
+        out.short_term_of(-1), out.short_term_of(len(X) - 1)
+    )  # negative rows count from the end
+    with pytest.raises(IndexError, match=f"row {len(X)} is out of range"):
+        out.short_term_of(len(X))
     # the vector of an item is the vector of its text
     np.testing.assert_allclose(
         est.item_embeddings_[X.vocabulary.encode([1])[0]],
