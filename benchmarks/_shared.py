@@ -103,13 +103,11 @@ def score_terms(aligner, interests, semantic_view) -> dict:
     ``interests.sequences``: ``{name: (n_interactions,) array}``, each computed by the
     aligner's own per-position score with that term alone. They sum to its
     ``transform(interests).scores``."""
-    seqs = interests.sequences
-    states = aligner.recommender_._position_states(seqs)
-    h = torch.as_tensor(states)  # (N, H)
-    h_long = torch.as_tensor(np.maximum.reduceat(states, seqs.offsets[:-1], axis=0))
-    rows = torch.as_tensor(seqs.positions()[0])  # (N,)
-    s = aligner.head_.project_short(torch.as_tensor(semantic_view.short_term))
-    s_long = aligner.head_.project_long(torch.as_tensor(semantic_view.long_term))
+    h, h_long, s, s_long, rows = aligner._interest_views(
+        interests.sequences,
+        np.asarray(semantic_view.short_term, dtype=np.float32),
+        np.asarray(semantic_view.long_term, dtype=np.float32),
+    )
     return {
         name: _position_scores(h, h_long, s, s_long, rows, (term,)).numpy()
         for name, term in SCORE_TERMS.items()

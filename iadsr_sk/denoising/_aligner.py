@@ -96,10 +96,12 @@ class InterestAligner(
     variant : {"full", "collab_only", "no_long", "no_short", "no_align", "no_rec"}, \
             default="full"
         ``"full"`` is the method. Ablations: ``"collab_only"`` scores with
-        ``cos(h^L, h_j)`` and ignores the semantic view; ``"no_long"`` /
-        ``"no_short"`` drop the noise-score terms with a long-term / short-term
-        semantic side... see the user guide for the exact terms; ``"no_align"`` drops
-        both InfoNCE losses; ``"no_rec"`` the reconstruction loss.
+        ``cos(h^L, h_j)`` and ignores the semantic view; ``"no_long"`` keeps only
+        the short-term term ``cos(h_j, s_j)``; ``"no_short"`` keeps only the two
+        long-term terms ``cos(s^L, h_j) + cos(h^L, s_j)``; ``"no_align"`` drops
+        both InfoNCE losses; ``"no_rec"`` the reconstruction loss. The training
+        losses are the full method's unless named here (``iadsr_sk.denoising.VARIANTS``
+        lists each variant's terms and losses).
     temperature : float, default=0.1
         InfoNCE temperature ``tau``.
     gumbel_temperature : float, default=1.0
@@ -108,6 +110,13 @@ class InterestAligner(
         One Gumbel sample (the released code) or logistic noise (binary Concrete).
     short_weight, long_weight, reconstruction_weight : float, default=1.0
         Loss weights ``w_short``, ``w_long``, ``w_rec``.
+    interest_size : int or None, default=None
+        Width ``H`` of the collaborative interests. ``None``: the backbone's hidden
+        states are the interests ``h_j`` as they are (width ``d``, 64 by default).
+        An int: ``h_j`` is a learned linear projection (no bias) of the hidden state
+        to that width, trained with the alignment (the method's description uses
+        ``H = 128``); the next-item loss still reads the hidden states themselves.
+        The long-term interest ``h^L`` is the max-pool of the projected ``h_j``.
     max_contrast_positions : int, default=4096
         InfoNCE over positions uses at most this many valid positions of a batch
         (sampled), bounding its ``N x N`` similarity matrix.
@@ -133,7 +142,9 @@ class InterestAligner(
     module_ : torch.nn.Module
         The jointly trained backbone (a copy of the encoder's; the encoder is unchanged).
     head_ : AlignmentHead
-        ``project_short`` (W1), ``project_long`` (W2) and ``decoder``.
+        ``project_short`` (W1), ``project_long`` (W2), ``project_collab`` (the
+        projection of the hidden states to ``interest_size``; ``None`` without one)
+        and ``decoder``.
     vocabulary_ : ItemVocabulary
         The items seen in ``fit``; ``transform`` takes sequences over them only.
     recommender_ : SequentialRecommender
@@ -184,6 +195,7 @@ class InterestAligner(
         "short_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "long_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "reconstruction_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "interest_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_contrast_positions": [Interval(numbers.Integral, 2, None, closed="left")],
         "n_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -204,6 +216,7 @@ class InterestAligner(
         short_weight: float = 1.0,
         long_weight: float = 1.0,
         reconstruction_weight: float = 1.0,
+        interest_size: int | None = None,
         max_contrast_positions: int = 4096,
         n_epochs: int = 10,
         batch_size: int = 256,
@@ -221,6 +234,7 @@ class InterestAligner(
         self.short_weight = short_weight
         self.long_weight = long_weight
         self.reconstruction_weight = reconstruction_weight
+        self.interest_size = interest_size
         self.max_contrast_positions = max_contrast_positions
         self.n_epochs = n_epochs
         self.batch_size = batch_size
@@ -334,10 +348,12 @@ class InterestAligner(
             return losses["loss"], len(batch)
 
         with forked_torch_rng(seed, self.device_):
+            width = int(module.hidden_size)
             self.head_ = AlignmentHead(
                 max(self.semantic_dim_, 1),
-                int(module.hidden_size),
+                width if self.interest_size is None else int(self.interest_size),
                 module.item_embedding.weight.shape[1],
+                collab_size=None if self.interest_size is None else width,
             ).to(self.device_)
             self.recommender_ = recommender
             self.module_ = module
@@ -378,12 +394,14 @@ class InterestAligner(
         # positions aligned and reconstructed (every position once an epoch)
         scored = window_cells(sizes, batch[:, 2], width)  # (N,)
         aligned = window_cells(sizes, batch[:, 4], width)  # (M,)
-        hidden = module(items)  # (B, T, H)
-        collab_long = masked_max_pool(hidden, valid)  # (B, H)
-        hidden = hidden.reshape(-1, hidden.shape[-1])  # (B * T, H)
+        states = module(items)  # (B, T, d)
+        interests = self.head_.collaborative(states)  # (B, T, H): h_j (states if no H)
+        collab_long = masked_max_pool(interests, valid)  # (B, H): h^L
+        states = states.reshape(-1, states.shape[-1])  # (B * T, d)
+        hidden = interests.reshape(-1, interests.shape[-1])  # (B * T, H)
         targets = recommender._next_items(codes, starts, scored, width)  # (N,)
         loss_next = recommender._next_item_loss(
-            hidden[torch.as_tensor(scored, device=device)], targets
+            states[torch.as_tensor(scored, device=device)], targets
         )
         zero = hidden.new_zeros(())
         loss_short = loss_long = loss_rec = zero
@@ -466,6 +484,27 @@ class InterestAligner(
 
     # ---------------------------------------------------------------- transform
     @torch.inference_mode()
+    def _interest_views(self, seqs: Sequences, sem_short_np, sem_long_np):
+        """The four interests the noise score compares, for sequences over the
+        fitted vocabulary: ``h`` (N, H) and ``s`` (N, H) per position, ``h_long``
+        (n, H) and ``s_long`` (n, H) per sequence (``s`` and ``s_long`` None without
+        semantic vectors), and ``rows`` (N,), the sequence of each position."""
+        device = self.device_
+        states = self.recommender_._position_states(seqs)  # (N, d)
+        h = self.head_.collaborative(torch.as_tensor(states, device=device))  # (N, H)
+        # long-term collaborative interest: max over every valid position of the sequence
+        h_long = torch.as_tensor(
+            np.maximum.reduceat(h.float().cpu().numpy(), seqs.offsets[:-1], axis=0),
+            device=device,
+        )  # (n, H)
+        s = s_long = None
+        if sem_short_np is not None:
+            s = self.head_.project_short(torch.as_tensor(sem_short_np, device=device))
+            s_long = self.head_.project_long(torch.as_tensor(sem_long_np, device=device))
+        rows = torch.as_tensor(seqs.positions()[0], device=device)  # (N,)
+        return h, h_long, s, s_long, rows
+
+    @torch.inference_mode()
     def _score(self, X) -> NoiseScores:
         # the backbone indexes its item embeddings by code: sequences encoded with
         # another vocabulary are re-encoded with the fitted one (unknown items raise
@@ -475,31 +514,19 @@ class InterestAligner(
         sem_short_np, sem_long_np = self._semantic_arrays(X, seqs)
         if uses_semantics and sem_short_np is None:
             raise ValueError(f"variant={self.variant!r} needs the semantic view")
-        device = self.device_
-        sem_short = sem_long = None
+        if uses_semantics and sem_short_np.shape[1] != self.semantic_dim_:
+            raise ValueError(
+                f"semantic vectors have width {sem_short_np.shape[1]}, but the aligner "
+                f"was fitted on width {self.semantic_dim_}"
+            )
+        if not uses_semantics:
+            sem_short_np = sem_long_np = None
+        h, h_long, s, s_long, rows = self._interest_views(seqs, sem_short_np, sem_long_np)
         if uses_semantics:
-            if sem_short_np.shape[1] != self.semantic_dim_:
-                raise ValueError(
-                    f"semantic vectors have width {sem_short_np.shape[1]}, but the aligner "
-                    f"was fitted on width {self.semantic_dim_}"
-                )
-            sem_short = torch.as_tensor(sem_short_np, device=device)
-            sem_long = torch.as_tensor(sem_long_np, device=device)
-        states = self.recommender_._position_states(seqs)  # (N, H)
-        # long-term collaborative interest: max over every valid position of the sequence
-        collab_long = np.maximum.reduceat(states, seqs.offsets[:-1], axis=0)  # (n, H)
-        rows, _ = seqs.positions()
-        h = torch.as_tensor(states, device=device)  # (N, H)
-        h_long = torch.as_tensor(collab_long, device=device)  # (n, H)
-        if uses_semantics:
-            s = self.head_.project_short(sem_short)  # (N, H)
-            s_long = self.head_.project_long(sem_long)  # (n, H)
             similarity = F.cosine_similarity(h_long, s_long, dim=-1).cpu().numpy()
         else:
-            s = s_long = None
             similarity = np.full(len(seqs), np.nan)
-        rows_t = torch.as_tensor(rows, device=device)
-        scores = _position_scores(h, h_long, s, s_long, rows_t, terms)  # (N,)
+        scores = _position_scores(h, h_long, s, s_long, rows, terms)  # (N,)
         return NoiseScores(
             sequences=seqs,
             scores=scores.float().cpu().numpy(),

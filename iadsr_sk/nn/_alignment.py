@@ -136,14 +136,32 @@ def gumbel_sigmoid_mask(
 
 
 class AlignmentHead(nn.Module):
-    """Projections of the semantic views into the collaborative space, and the decoder.
+    """Projections of both views into the shared interest space, and the decoder.
 
     ``project_short``: W_1 (semantic_dim -> hidden); ``project_long``: W_2; both without
-    bias. ``decoder``: hidden -> item-embedding dim, for the reconstruction loss.
+    bias. ``project_collab``: the backbone's hidden states (``collab_size`` wide) ->
+    hidden, without bias, or ``None`` when ``collab_size`` is ``None`` (the states
+    are the collaborative interests as they are, and ``hidden_size`` must be their
+    width). ``decoder``: hidden -> item-embedding dim, for the reconstruction loss.
     """
 
-    def __init__(self, semantic_dim: int, hidden_size: int, embedding_dim: int):
+    def __init__(
+        self,
+        semantic_dim: int,
+        hidden_size: int,
+        embedding_dim: int,
+        collab_size: int | None = None,
+    ):
         super().__init__()
         self.project_short = nn.Linear(semantic_dim, hidden_size, bias=False)
         self.project_long = nn.Linear(semantic_dim, hidden_size, bias=False)
+        self.project_collab = (
+            None if collab_size is None else nn.Linear(collab_size, hidden_size, bias=False)
+        )
         self.decoder = nn.Linear(hidden_size, embedding_dim)
+
+    def collaborative(self, states: torch.Tensor) -> torch.Tensor:
+        """The collaborative short-term interests ``h_j`` of backbone states (..., d)."""
+        # heads pickled before project_collab existed have no such attribute
+        project = getattr(self, "project_collab", None)
+        return states if project is None else project(states)

@@ -34,6 +34,56 @@ def test_aligner_is_deterministic_and_leaves_encoder_alone(topic_data):
         assert (v == before[k]).all()
 
 
+def test_interest_size_projects_the_hidden_states_and_learns_the_projection(topic_data):
+    """``interest_size=H``: h_j is a learned projection of the backbone's states to H,
+    its max-pool is h^L, and the projection is trained (it leaves its initial
+    weights); the scores are those of the projected views."""
+    import torch
+
+    X, noise = topic_data
+    aligner = InterestAligner(
+        interest_size=24, n_epochs=15, random_state=0, learning_rate=5e-3
+    )
+    aligner.fit(X)
+    project = aligner.head_.project_collab
+    assert project.weight.shape == (24, X.encoder.module_.hidden_size)
+    assert project.bias is None
+    assert aligner.head_.project_short.weight.shape == (24, 12)
+    assert aligner.head_.decoder.weight.shape[1] == 24
+    scores = aligner.transform(X).scores
+    assert roc_auc_score(~noise, scores) > 0.8
+    # the scores read the projected states: recomputed by hand from them
+    seqs = X.sequences
+    h, h_long, s, s_long, rows = aligner._interest_views(
+        seqs, X.semantic.short_term, X.semantic.long_term
+    )
+    states = torch.as_tensor(aligner.recommender_._position_states(seqs))
+    np.testing.assert_allclose(h.numpy(), project(states).detach().numpy(), rtol=1e-5)
+    first = np.asarray(seqs.offsets[:-1])
+    np.testing.assert_allclose(
+        h_long[0].numpy(), h[first[0] : seqs.offsets[1]].amax(0).numpy(), rtol=1e-6
+    )
+    cos = torch.nn.functional.cosine_similarity
+    by_hand = (
+        cos(s_long[rows], h, dim=-1) + cos(h_long[rows], s, dim=-1) + cos(h, s, dim=-1)
+    )
+    np.testing.assert_allclose(scores, by_hand.numpy(), rtol=1e-5, atol=1e-5)
+    # trained: with the same seed (so the same initial weights), one epoch and
+    # fifteen end with different projections; an untrained one would stay equal
+    shorter = InterestAligner(interest_size=24, n_epochs=1, random_state=0).fit(X)
+    assert not torch.equal(project.weight, shorter.head_.project_collab.weight)
+
+
+def test_no_interest_size_uses_the_hidden_states_as_they_are(topic_data):
+    X, _ = topic_data
+    aligner = InterestAligner(n_epochs=1, random_state=0).fit(X)
+    assert aligner.head_.project_collab is None
+    h = aligner._interest_views(X.sequences, None, None)[0]
+    np.testing.assert_array_equal(
+        h.numpy(), aligner.recommender_._position_states(X.sequences)
+    )
+
+
 @pytest.mark.parametrize(
     "variant", ["collab_only", "no_long", "no_short", "no_align", "no_rec"]
 )
