@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import unfitted_on_failure
+from .._output import FixedOutputMixin
 from .._persistence import VersionedPickleMixin
 from ..data._sequences import Sequences, as_sequences
 from ._recommender import SequentialRecommender
@@ -103,7 +104,9 @@ def _source_of(X, upstream):
     return X if upstream is None else getattr(upstream, "source", None)
 
 
-class CollaborativeEncoder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
+class CollaborativeEncoder(
+    FixedOutputMixin, VersionedPickleMixin, TransformerMixin, BaseEstimator
+):
     """Stage 1 of IADSR: per-position (short-term) and pooled (long-term) interests.
 
     ``fit`` trains a :class:`SequentialRecommender` for next-item prediction (held as
@@ -156,6 +159,8 @@ window_stride, train_positions, device, mixed_precision, random_state, verbose
     >>> interests.short_term.shape, interests.long_term.shape
     ((12, 8), (3, 8))
     """
+
+    _transform_returns = "CollaborativeInterests (the sequences with their hidden states)"
 
     _parameter_constraints: dict = SequentialRecommender._parameter_constraints
 

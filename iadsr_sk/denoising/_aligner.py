@@ -22,6 +22,7 @@ from .._base import (
     seed_from_random_state,
     unfitted_on_failure,
 )
+from .._output import FixedOutputMixin
 from .._persistence import VersionedPickleMixin
 from ..collaborative._recommender import cell_positions, make_windows, window_cells
 from ..data._sequences import Sequences, as_sequences
@@ -79,7 +80,11 @@ def _position_scores(h, h_long, s, s_long, rows, terms, normalized=False):
 
 
 class InterestAligner(
-    TorchEstimatorMixin, VersionedPickleMixin, TransformerMixin, BaseEstimator
+    TorchEstimatorMixin,
+    FixedOutputMixin,
+    VersionedPickleMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Align collaborative and semantic interests and learn per-position noise scores.
 
@@ -184,6 +189,8 @@ class InterestAligner(
     train_removed_fraction_ : float
         Share of training positions whose deterministic keep rule says "drop".
     """
+
+    _transform_returns = "NoiseScores (one score per position)"
 
     _torch_modules = ("head_",)  # recommender_ pickles its own module
 

@@ -12,6 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from .._output import FixedOutputMixin
 from .._persistence import VersionedPickleMixin
 from ..data._sequences import Sequences
 from ._keep_rule import (
@@ -78,7 +79,9 @@ def _scores_of(X) -> NoiseScores:
     return X
 
 
-class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
+class SequenceDenoiser(
+    FixedOutputMixin, VersionedPickleMixin, TransformerMixin, BaseEstimator
+):
     """Drop the positions that both views say do not fit the user.
 
     The keep rule is deterministic: keep item ``j`` iff
@@ -155,6 +158,8 @@ class SequenceDenoiser(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     ... ])  # doctest: +SKIP
     >>> denoised = pipe.fit(train).transform(train)  # doctest: +SKIP
     """
+
+    _transform_returns = "the denoised histories, in the input's own type"
 
     _parameter_constraints: dict = {
         "threshold": [Interval(numbers.Real, 0, 1, closed="neither")],

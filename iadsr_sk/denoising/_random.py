@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import seed_from_random_state
+from .._output import FixedOutputMixin
 from .._persistence import VersionedPickleMixin
 from ..data._sequences import Sequences, as_sequences
 from ._keep_rule import keep_mask_from_scores
@@ -17,7 +18,9 @@ from ._keep_rule import keep_mask_from_scores
 __all__ = ["RandomDropper"]
 
 
-class RandomDropper(VersionedPickleMixin, TransformerMixin, BaseEstimator):
+class RandomDropper(
+    FixedOutputMixin, VersionedPickleMixin, TransformerMixin, BaseEstimator
+):
     """Drop each item independently with probability ``rate``.
 
     The same guarantees as :class:`SequenceDenoiser`: the number and order of
@@ -43,6 +46,8 @@ class RandomDropper(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     removed_fraction_ : float
         Share of the ``fit`` input's interactions that ``transform`` drops.
     """
+
+    _transform_returns = "the thinned histories, in the input's own type"
 
     _parameter_constraints: dict = {
         "rate": [Interval(numbers.Real, 0, 1, closed="left")],

@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import resolve_device
+from .._output import FixedOutputMixin
 from .._persistence import VersionedPickleMixin
 from ..data._catalog import ItemCatalog
 from ..data._sequences import Sequences, as_sequences
@@ -163,7 +164,9 @@ def _shown_ids(ids: np.ndarray, limit: int = 10) -> str:
     return text + (f" and {ids.size - limit} more" if ids.size > limit else "")
 
 
-class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
+class SemanticEmbedder(
+    FixedOutputMixin, VersionedPickleMixin, TransformerMixin, BaseEstimator
+):
     """Stage 1 of IADSR: item text through a frozen language model.
 
     ``fit`` embeds the text of every vocabulary item with a language model (default:
@@ -299,6 +302,8 @@ class SemanticEmbedder(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     >>> interests.short_term.shape, interests.long_term.shape  # doctest: +SKIP
     ((5, 384), (2, 384))
     """
+
+    _transform_returns = "SemanticInterests (the sequences with their semantic vectors)"
 
     _parameter_constraints: dict = {
         "model": [str, os.PathLike, tuple],

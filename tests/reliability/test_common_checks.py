@@ -226,3 +226,43 @@ def test_api_contract_on_sequences(estimator, inputs):
     # a pickle round trip keeps the fitted model
     restored = pickle.loads(pickle.dumps(estimator))
     np.testing.assert_allclose(_output(restored, X), first, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [e for e in every_estimator() if hasattr(e, "transform")],
+    ids=lambda e: type(e).__name__,
+)
+def test_set_output_keeps_the_output_or_says_why_it_cannot(estimator, inputs):
+    """Output configuration that changes nothing is accepted; a table is refused with
+    a short message naming the step and what it returns, never the estimator's repr."""
+    for transform in (None, "default"):
+        assert estimator.set_output(transform=transform) is estimator
+    X = _input_of(estimator, inputs)
+    first = _output(estimator.fit(X), X)
+    for transform in ("pandas", "polars"):
+        with pytest.raises(ValueError) as error:
+            estimator.set_output(transform=transform)
+        message = str(error.value)
+        assert message.startswith(f"{type(estimator).__name__}.transform returns ")
+        assert f"set_output(transform={transform!r}) cannot apply" in message
+        assert len(message) < 300
+    np.testing.assert_array_equal(_output(estimator, X), first)
+
+
+def test_pipeline_set_output_default_is_accepted_and_pandas_refused_clearly():
+    from reliability_data import tiny_aligner, tiny_embedder, tiny_encoder
+    from sklearn.pipeline import Pipeline
+
+    pipe = Pipeline(
+        [
+            ("semantic", tiny_embedder()),
+            ("collaborative", tiny_encoder()),
+            ("align", tiny_aligner()),
+            ("denoise", SequenceDenoiser()),
+        ]
+    )
+    assert pipe.set_output(transform="default") is pipe
+    assert pipe.fit(HISTORIES).transform(HISTORIES) == pipe.fit_transform(HISTORIES)
+    with pytest.raises(ValueError, match=r"^SemanticEmbedder\.transform returns Semantic"):
+        pipe.set_output(transform="pandas")
