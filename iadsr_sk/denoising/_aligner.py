@@ -122,6 +122,8 @@ class InterestAligner(
         to that width, trained with the alignment (the method's description uses
         ``H = 128``); the next-item loss still reads the hidden states themselves.
         The long-term interest ``h^L`` is the max-pool of the projected ``h_j``.
+        On Amazon Beauty with injected noise, 128 detected less than ``None`` (see
+        the method page of the user guide).
     max_contrast_positions : int, default=4096
         InfoNCE over positions uses at most this many valid positions of a batch
         (sampled), bounding its ``N x N`` similarity matrix.
