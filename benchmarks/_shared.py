@@ -6,11 +6,10 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
-from iadsr_sk.denoising._aligner import _position_scores
+from iadsr_sk.denoising._aligner import _position_scores, _semantic_parts
 from iadsr_sk.experiment import cold_item_mask
 
 
@@ -103,10 +102,9 @@ def score_terms(aligner, interests, semantic_view) -> dict:
     ``interests.sequences``: ``{name: (n_interactions,) array}``, each computed by the
     aligner's own per-position score with that term alone. They sum to its
     ``transform(interests).scores``."""
+    seqs = interests.sequences
     h, h_long, s, s_long, rows = aligner._interest_views(
-        interests.sequences,
-        np.asarray(semantic_view.short_term, dtype=np.float32),
-        np.asarray(semantic_view.long_term, dtype=np.float32),
+        seqs, _semantic_parts(semantic_view, seqs)
     )
     return {
         name: _position_scores(h, h_long, s, s_long, rows, (term,)).numpy()

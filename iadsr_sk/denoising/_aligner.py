@@ -79,6 +79,36 @@ def _position_scores(h, h_long, s, s_long, rows, terms, normalized=False):
     )[:, 0]
 
 
+def _semantic_parts(semantic, seqs: Sequences):
+    """The semantic view as ``(table, index, long)``, or None without one.
+
+    The short-term vector of interaction ``i`` is ``table[index[i]]`` (``table[i]``
+    when ``index`` is None): in item mode the table holds one vector per item and the
+    index is the item codes, so no ``n_interactions x dim`` array is built. ``long``
+    has one row per sequence. All float32; NaN, inf and a mismatch with ``seqs`` are
+    refused.
+    """
+    if semantic is None:
+        return None
+    source = getattr(semantic, "_short_term_source", None)
+    table, index = source() if callable(source) else (semantic.short_term, None)
+    table = np.asarray(table, dtype=np.float32)
+    long = np.asarray(semantic.long_term, dtype=np.float32)
+    n_vectors = table.shape[0] if index is None else len(index)
+    if n_vectors != seqs.n_interactions or long.shape[0] != len(seqs):
+        raise ValueError(
+            "the semantic view does not match the sequences "
+            f"({n_vectors} vectors for {seqs.n_interactions} interactions)"
+        )
+    finite = np.isfinite(table).all(axis=1)
+    if index is not None:
+        index = np.asarray(index, dtype=np.int64)
+        finite = finite[index]
+    if not (finite.all() and np.isfinite(long).all()):
+        raise ValueError("the semantic vectors contain NaN or inf")
+    return table, index, long
+
+
 class InterestAligner(
     TorchEstimatorMixin,
     FixedOutputMixin,
@@ -254,22 +284,6 @@ class InterestAligner(
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ helpers
-    def _semantic_arrays(self, X, seqs: Sequences):
-        semantic = getattr(X, "semantic", None)
-        if semantic is None:
-            return None, None
-        short = np.asarray(semantic.short_term, dtype=np.float32)
-        long = np.asarray(semantic.long_term, dtype=np.float32)
-        if short.shape[0] != seqs.n_interactions or long.shape[0] != len(seqs):
-            raise ValueError(
-                "the semantic view does not match the sequences "
-                f"({short.shape[0]} vectors for {seqs.n_interactions} interactions)"
-            )
-        if not (np.isfinite(short).all() and np.isfinite(long).all()):
-            raise ValueError("the semantic vectors contain NaN or inf")
-        return short, long
-
     # ---------------------------------------------------------------------- fit
     @unfitted_on_failure
     def fit(self, X, y=None):
@@ -297,8 +311,8 @@ class InterestAligner(
         X = _collaborative_part(X)
         terms, uses_semantics, align, reconstruct = VARIANTS[self.variant]
         seqs = X.sequences
-        sem_short_np, sem_long_np = self._semantic_arrays(X, seqs)
-        if uses_semantics and sem_short_np is None:
+        parts = _semantic_parts(getattr(X, "semantic", None), seqs)
+        if uses_semantics and parts is None:
             raise ValueError(
                 f"variant={self.variant!r} needs the semantic view: put a "
                 "SemanticEmbedder before the CollaborativeEncoder"
@@ -321,12 +335,15 @@ class InterestAligner(
                 "use at most that, or None"
             )
         self.max_len_ = int(recommender.max_len if self.max_len is None else self.max_len)
-        self.semantic_dim_ = int(sem_short_np.shape[1]) if sem_short_np is not None else 0
+        self.semantic_dim_ = int(parts[0].shape[1]) if parts is not None else 0
         self.terms_ = terms
-        sem_short = sem_long = None
+        # (table, index or None, long) on the device
+        semantic = None
         if uses_semantics:
-            sem_short = torch.as_tensor(sem_short_np, device=self.device_)
-            sem_long = torch.as_tensor(sem_long_np, device=self.device_)
+            semantic = tuple(
+                None if a is None else torch.as_tensor(a, device=self.device_)
+                for a in parts
+            )
         stride = max(self.max_len_ // 2, 1)
         train_positions = getattr(recommender, "train_positions", "all")
         starts, sizes, train_from = make_windows(
@@ -348,7 +365,7 @@ class InterestAligner(
 
         def batch_loss(batch):
             losses = self._step(
-                recommender, codes, batch, sem_short, sem_long, terms, align, reconstruct
+                recommender, codes, batch, semantic, terms, align, reconstruct
             )
             for key, value in losses.items():
                 components[key] = components.get(key, 0.0) + float(value.detach()) * len(
@@ -391,9 +408,7 @@ class InterestAligner(
         self.train_removed_fraction_ = float((scores.scores <= 0).mean())
         return self
 
-    def _step(
-        self, recommender, codes, batch, sem_short, sem_long, terms, align, reconstruct
-    ):
+    def _step(self, recommender, codes, batch, semantic, terms, align, reconstruct):
         module, device = recommender.module_, self.device_
         starts, sizes = batch[:, 0], batch[:, 1]
         items, _, valid = recommender._window_items(codes, starts, sizes)  # (B, T)
@@ -420,13 +435,15 @@ class InterestAligner(
         h_cells = hidden[cells]  # (M, H)
         cell_rows = torch.as_tensor(aligned // width, device=device)  # (M,)
         s_cells = s_long = None
-        if sem_short is not None:
+        if semantic is not None:
+            table, index, long = semantic
             positions = torch.as_tensor(
                 cell_positions(starts, aligned, width), device=device
             )  # (M,)
-            s_cells = self.head_.project_short(sem_short[positions])  # (M, H)
+            vectors = table[positions if index is None else index[positions]]  # (M, D)
+            s_cells = self.head_.project_short(vectors)  # (M, H)
             s_long = self.head_.project_long(
-                sem_long[torch.as_tensor(batch[:, 3], device=device)]
+                long[torch.as_tensor(batch[:, 3], device=device)]
             )  # (B, H)
         # each view normalised once, shared by the InfoNCE losses and the score
         h_unit = F.normalize(h_cells, dim=-1)  # (M, H)
@@ -493,11 +510,12 @@ class InterestAligner(
 
     # ---------------------------------------------------------------- transform
     @torch.inference_mode()
-    def _interest_views(self, seqs: Sequences, sem_short_np, sem_long_np):
+    def _interest_views(self, seqs: Sequences, parts):
         """The four interests the noise score compares, for sequences over the
-        fitted vocabulary: ``h`` (N, H) and ``s`` (N, H) per position, ``h_long``
-        (n, H) and ``s_long`` (n, H) per sequence (``s`` and ``s_long`` None without
-        semantic vectors), and ``rows`` (N,), the sequence of each position."""
+        fitted vocabulary and their semantic view ``parts`` (``_semantic_parts``, or
+        None): ``h`` (N, H) and ``s`` (N, H) per position, ``h_long`` (n, H) and
+        ``s_long`` (n, H) per sequence (``s`` and ``s_long`` None without semantic
+        vectors), and ``rows`` (N,), the sequence of each position."""
         device = self.device_
         states = self.recommender_._position_states(seqs)  # (N, d)
         h = self.head_.collaborative(torch.as_tensor(states, device=device))  # (N, H)
@@ -507,9 +525,14 @@ class InterestAligner(
             device=device,
         )  # (n, H)
         s = s_long = None
-        if sem_short_np is not None:
-            s = self.head_.project_short(torch.as_tensor(sem_short_np, device=device))
-            s_long = self.head_.project_long(torch.as_tensor(sem_long_np, device=device))
+        if parts is not None:
+            table, index, long = (
+                None if a is None else torch.as_tensor(a, device=device) for a in parts
+            )
+            # in item mode each item's vector is projected once, then read by code
+            s = self.head_.project_short(table)  # (N or n_items, H)
+            s = s if index is None else s[index]  # (N, H)
+            s_long = self.head_.project_long(long)  # (n, H)
         rows = torch.as_tensor(seqs.positions()[0], device=device)  # (N,)
         return h, h_long, s, s_long, rows
 
@@ -520,17 +543,17 @@ class InterestAligner(
         # KeyError naming them), never read as codes of the wrong items
         seqs = as_sequences(X.sequences, vocabulary=self.vocabulary_, what="X.sequences")
         terms, uses_semantics, _, _ = VARIANTS[self.variant]
-        sem_short_np, sem_long_np = self._semantic_arrays(X, seqs)
-        if uses_semantics and sem_short_np is None:
+        parts = _semantic_parts(getattr(X, "semantic", None), seqs)
+        if uses_semantics and parts is None:
             raise ValueError(f"variant={self.variant!r} needs the semantic view")
-        if uses_semantics and sem_short_np.shape[1] != self.semantic_dim_:
+        if uses_semantics and parts[0].shape[1] != self.semantic_dim_:
             raise ValueError(
-                f"semantic vectors have width {sem_short_np.shape[1]}, but the aligner "
+                f"semantic vectors have width {parts[0].shape[1]}, but the aligner "
                 f"was fitted on width {self.semantic_dim_}"
             )
         if not uses_semantics:
-            sem_short_np = sem_long_np = None
-        h, h_long, s, s_long, rows = self._interest_views(seqs, sem_short_np, sem_long_np)
+            parts = None
+        h, h_long, s, s_long, rows = self._interest_views(seqs, parts)
         if uses_semantics:
             similarity = F.cosine_similarity(h_long, s_long, dim=-1).cpu().numpy()
         else:

@@ -8,7 +8,6 @@ import numbers
 import operator
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,9 +41,14 @@ logger = logging.getLogger("iadsr_sk")
 _CACHE_CHUNK = 4096
 
 
-@dataclass(repr=False)
 class SemanticInterests:
     """Semantic short- and long-term interests of a batch of sequences.
+
+    Parameters
+    ----------
+    sequences, short_term, long_term, item_embeddings, mode, source
+        As the attributes below. ``short_term`` may be ``None`` in ``"item"`` mode:
+        it is then read from ``item_embeddings`` when asked for.
 
     Attributes
     ----------
@@ -53,7 +57,11 @@ class SemanticInterests:
     short_term : ndarray of float32 of shape (n_interactions, embedding_dim)
         ``short_term[i]`` belongs to interaction ``i`` (aligned with
         ``sequences.codes``): the item's vector in ``"item"`` mode, the vector of the
-        joined titles up to and including it in ``"prefix"`` mode.
+        joined titles up to and including it in ``"prefix"`` mode. In ``"item"``
+        mode it is ``item_embeddings[sequences.codes]``, built on first access and
+        kept from then on (and read by later steps, changes included). Until then
+        the pipeline's later steps read the item vectors by code, so a wide language
+        model's vectors are not copied once per interaction.
     long_term : ndarray of float32 of shape (n_sequences, embedding_dim)
         Per sequence: the mean of its item vectors (``"item"``), or the vector of its
         whole joined history (``"prefix"``).
@@ -66,19 +74,61 @@ class SemanticInterests:
         same type.
     """
 
-    sequences: Sequences
-    short_term: np.ndarray
-    long_term: np.ndarray
-    item_embeddings: np.ndarray
-    mode: str
-    source: Any = field(default=None)
+    def __init__(
+        self,
+        sequences: Sequences,
+        short_term: np.ndarray | None,
+        long_term: np.ndarray,
+        item_embeddings: np.ndarray,
+        mode: str,
+        source: Any = None,
+    ):
+        if short_term is None and mode != "item":
+            raise ValueError(
+                f"short_term may only be left out in 'item' mode, not {mode!r}: there "
+                "it cannot be read from the item vectors"
+            )
+        self.sequences = sequences
+        self._short_term = short_term
+        self.long_term = long_term
+        self.item_embeddings = item_embeddings
+        self.mode = mode
+        self.source = source
+
+    @property
+    def short_term(self) -> np.ndarray:
+        if self._short_term is None:
+            # built once and kept: from now on it is what later steps read, so that
+            # a change the user makes to it is never ignored
+            self._short_term = self.item_embeddings[self.sequences.codes]
+        return self._short_term
+
+    @short_term.setter
+    def short_term(self, value: np.ndarray) -> None:
+        self._short_term = value
+
+    def _short_term_source(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(table, index)``: the short-term vector of interaction ``i`` is
+        ``table[index[i]]``, or ``table[i]`` when ``index`` is None. In ``"item"``
+        mode, until ``short_term`` is first read or set, the table is
+        ``item_embeddings`` and the index the item codes, so nothing of size
+        ``n_interactions x embedding_dim`` is built."""
+        if self._short_term is None:
+            return self.item_embeddings, self.sequences.codes
+        return self._short_term, None
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "short_term" in state:  # pickled when short_term was a plain attribute
+            state["_short_term"] = state.pop("short_term")
+        self.__dict__.update(state)
 
     def __len__(self) -> int:
         return len(self.sequences)
 
     @property
     def embedding_dim(self) -> int:
-        return int(self.short_term.shape[1])
+        return int(self.item_embeddings.shape[1])
 
     def short_term_of(self, row: int) -> np.ndarray:
         """Short-term vectors of one sequence.
@@ -92,7 +142,7 @@ class SemanticInterests:
         Returns
         -------
         ndarray of shape (length, embedding_dim)
-            One row per position of the sequence, in order (a view, not a copy).
+            One row per position of the sequence, in order.
         """
         n = len(self.sequences)
         index = operator.index(row)
@@ -100,12 +150,14 @@ class SemanticInterests:
             raise IndexError(f"row {row} is out of range for {n} sequences")
         index %= n
         offsets = self.sequences.offsets
-        return self.short_term[offsets[index] : offsets[index + 1]]
+        positions = slice(offsets[index], offsets[index + 1])
+        table, codes = self._short_term_source()
+        return table[positions] if codes is None else table[codes[positions]]
 
     def __repr__(self) -> str:
         return (
             f"SemanticInterests(mode={self.mode!r}, n_sequences={len(self)}, "
-            f"n_interactions={self.short_term.shape[0]}, "
+            f"n_interactions={self.sequences.n_interactions}, "
             f"embedding_dim={self.embedding_dim})"
         )
 
@@ -696,7 +748,7 @@ class SemanticEmbedder(
         check_is_fitted(self, "item_embeddings_")
         seqs = as_sequences(X, vocabulary=self.vocabulary_)
         if self.mode == "item":
-            short, long = self._item_interests(seqs)
+            short, long = None, self._item_long_term(seqs)
         else:
             short, long = self._prefix_interests(seqs)
         return SemanticInterests(
@@ -708,8 +760,7 @@ class SemanticEmbedder(
             source=X,
         )
 
-    def _item_interests(self, seqs: Sequences) -> tuple[np.ndarray, np.ndarray]:
-        short = self.item_embeddings_[seqs.codes]  # (n_interactions, dim)
+    def _item_long_term(self, seqs: Sequences) -> np.ndarray:
         weights = np.ones(seqs.n_interactions, dtype=np.float32)
         if self.missing_text == "zero":
             weights = (~self.missing_text_[seqs.codes]).astype(np.float32)
@@ -720,7 +771,7 @@ class SemanticEmbedder(
         totals = np.asarray(counts.sum(axis=1), dtype=np.float32)  # (n_sequences, 1)
         long = np.asarray(counts @ self.item_embeddings_, dtype=np.float32)
         long /= np.maximum(totals, 1.0)
-        return short, long
+        return long
 
     def _prefix_interests(self, seqs: Sequences) -> tuple[np.ndarray, np.ndarray]:
         titles = self.item_texts_

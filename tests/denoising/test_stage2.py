@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 
 from iadsr_sk.data import Sequences
 from iadsr_sk.denoising import InterestAligner, NoiseScores, RandomDropper, SequenceDenoiser
+from iadsr_sk.denoising._aligner import _semantic_parts
 from iadsr_sk.denoising._keep_rule import keep_mask_from_scores
 
 
@@ -55,7 +56,7 @@ def test_interest_size_projects_the_hidden_states_and_learns_the_projection(topi
     # the scores read the projected states: recomputed by hand from them
     seqs = X.sequences
     h, h_long, s, s_long, rows = aligner._interest_views(
-        seqs, X.semantic.short_term, X.semantic.long_term
+        seqs, _semantic_parts(X.semantic, seqs)
     )
     states = torch.as_tensor(aligner.recommender_._position_states(seqs))
     np.testing.assert_allclose(h.numpy(), project(states).detach().numpy(), rtol=1e-5)
@@ -78,7 +79,7 @@ def test_no_interest_size_uses_the_hidden_states_as_they_are(topic_data):
     X, _ = topic_data
     aligner = InterestAligner(n_epochs=1, random_state=0).fit(X)
     assert aligner.head_.project_collab is None
-    h = aligner._interest_views(X.sequences, None, None)[0]
+    h = aligner._interest_views(X.sequences, None)[0]
     np.testing.assert_array_equal(
         h.numpy(), aligner.recommender_._position_states(X.sequences)
     )

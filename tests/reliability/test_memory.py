@@ -114,3 +114,33 @@ def test_denoising_never_scores_users_against_the_catalog(monkeypatch):
     assert max(rows for rows, _ in forward) <= SequentialRecommender.inference_batch_size
     full_matrix = n_new_users * n_items * 4  # float32 users x items
     assert peak < full_matrix / 10, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_item_vectors_are_not_copied_once_per_interaction():
+    """Item mode: no (n_interactions x embedding_dim) array is built on the way from
+    the embedder through the aligner's fit and scores; a wide language model's
+    vectors (4096-d in the paper) would otherwise be copied once per interaction."""
+    n_items, width = 200, 512
+    histories = _cycling_histories(2000, n_items, 10)  # 20,000 interactions
+    rng = np.random.default_rng(0)
+    vectors = {item: rng.normal(size=width) for item in range(n_items)}
+    embedder = SemanticEmbedder(model="precomputed", embeddings=vectors).fit(histories)
+    encoder = CollaborativeEncoder("gru4rec", **TINY).fit(histories)
+    tracemalloc.start()
+    try:
+        view = embedder.transform(histories)
+        interests = encoder.transform(view)
+        aligner = tiny_aligner().fit(interests)
+        scores = aligner.transform(interests)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    per_interaction = 20_000 * width * 4  # float32, 41 MB
+    assert peak < per_interaction / 4, f"peak {peak / 2**20:.1f} MiB"
+    # the same scores as from the per-interaction vectors, built on request
+    np.testing.assert_array_equal(
+        view.short_term, embedder.item_embeddings_[view.sequences.codes]
+    )
+    np.testing.assert_allclose(
+        aligner.transform(interests).scores, scores.scores, rtol=1e-6, atol=1e-6
+    )

@@ -347,3 +347,42 @@ def test_nan_output_is_an_error(fresh_model, catalog_sequences):
         model.embeddings.word_embeddings.weight[:] = float("nan")
     with pytest.raises(ValueError, match="NaN or inf for 11 of 11 texts"):
         SemanticEmbedder((model, tokenizer)).fit(catalog_sequences)
+
+
+def test_item_mode_reads_short_term_from_the_item_vectors_until_asked(catalog_sequences):
+    """Item mode keeps no per-interaction copy until ``short_term`` is read; once read
+    (or set) it is kept, pickled, and what later steps use."""
+    X = catalog_sequences
+    rng = np.random.default_rng(0)
+    ids = X.vocabulary.ids
+    vectors = rng.normal(size=(len(ids), 6)).astype(np.float32)
+    out = SemanticEmbedder("precomputed", embeddings=(ids, vectors)).fit_transform(X)
+    table, index = out._short_term_source()
+    assert table is out.item_embeddings and np.array_equal(index, X.codes)
+    assert out.embedding_dim == 6
+    assert f"n_interactions={X.n_interactions}" in repr(out)
+    np.testing.assert_array_equal(
+        out.short_term_of(1), out.item_embeddings[X.codes[X.offsets[1] : X.offsets[2]]]
+    )
+    lazy = pickle.loads(pickle.dumps(out))
+    np.testing.assert_array_equal(lazy.short_term, out.short_term)
+    # once read, the array is kept and is the source: a change to it is not ignored
+    out.short_term[0] = 7.0
+    table, index = out._short_term_source()
+    assert index is None and table is out.short_term and table[0, 0] == 7.0
+    assert pickle.loads(pickle.dumps(out)).short_term[0, 0] == 7.0
+    np.testing.assert_array_equal(out.short_term_of(0)[0], np.full(6, 7.0))
+    assert out.item_embeddings[X.codes[0], 0] != 7.0  # the item vectors are untouched
+    # a pickle from when short_term was a plain attribute still loads
+    old = SemanticInterests.__new__(SemanticInterests)
+    state = {k: v for k, v in vars(out).items() if k != "_short_term"}
+    old.__setstate__({**state, "short_term": out.short_term})
+    assert old.short_term is out.short_term
+
+
+def test_only_item_mode_may_leave_short_term_out(catalog_sequences):
+    X = catalog_sequences
+    with pytest.raises(ValueError, match="only be left out in 'item' mode, not 'prefix'"):
+        SemanticInterests(
+            X, None, np.zeros((len(X), 2)), np.zeros((X.n_items, 2)), "prefix"
+        )
