@@ -107,7 +107,7 @@ def score_terms(aligner, interests, semantic_view) -> dict:
         seqs, _semantic_parts(semantic_view, seqs)
     )
     return {
-        name: _position_scores(h, h_long, s, s_long, rows, (term,)).numpy()
+        name: _position_scores(h, h_long, s, s_long, rows, (term,)).cpu().numpy()
         for name, term in SCORE_TERMS.items()
     }
 

@@ -12,6 +12,7 @@ from sources you trust, exactly as with any scikit-learn or torch model.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 __all__ = ["InconsistentPackageVersionWarning", "VersionedPickleMixin"]
@@ -61,3 +62,21 @@ class VersionedPickleMixin:
                 stacklevel=2,
             )
         super().__setstate__(state)
+        # a parameter added after the pickle was written takes its default, which is
+        # the behaviour the estimator had before the parameter existed
+        for name, default in _parameter_defaults(type(self)).items():
+            if name not in self.__dict__:
+                setattr(self, name, default)
+
+
+def _parameter_defaults(cls) -> dict:
+    """``{name: default}`` of the constructor parameters of ``cls`` with a default."""
+    init = cls.__init__
+    if init is object.__init__:
+        return {}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(init).parameters.items()
+        if parameter.kind in kinds and parameter.default is not inspect.Parameter.empty
+    }

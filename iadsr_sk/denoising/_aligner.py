@@ -100,12 +100,16 @@ def _semantic_parts(semantic, seqs: Sequences):
             "the semantic view does not match the sequences "
             f"({n_vectors} vectors for {seqs.n_interactions} interactions)"
         )
-    finite = np.isfinite(table).all(axis=1)
     if index is not None:
-        index = np.asarray(index, dtype=np.int64)
-        finite = finite[index]
-    if not (finite.all() and np.isfinite(long).all()):
+        # only the items these sequences hold: work in proportion to them, not to
+        # the catalog (table rows are item vectors, index the item codes)
+        used, index = np.unique(np.asarray(index, dtype=np.int64), return_inverse=True)
+        table = table[used]
+        index = index.reshape(-1)
+    if not (np.isfinite(table).all() and np.isfinite(long).all()):
         raise ValueError("the semantic vectors contain NaN or inf")
+    # torch shares memory with writable arrays only (a read-only memmap, say, is copied)
+    table, long = (a if a.flags.writeable else a.copy() for a in (table, long))
     return table, index, long
 
 
@@ -530,7 +534,7 @@ class InterestAligner(
                 None if a is None else torch.as_tensor(a, device=device) for a in parts
             )
             # in item mode each item's vector is projected once, then read by code
-            s = self.head_.project_short(table)  # (N or n_items, H)
+            s = self.head_.project_short(table)  # (N or n_used_items, H)
             s = s if index is None else s[index]  # (N, H)
             s_long = self.head_.project_long(long)  # (n, H)
         rows = torch.as_tensor(seqs.positions()[0], device=device)  # (N,)

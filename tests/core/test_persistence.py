@@ -175,3 +175,32 @@ def test_pickled_modules_keep_sharing_dtypes_flags_and_modes():
     assert loaded.mask.tolist() == [True, False] and "mask" not in loaded.state_dict()
     for name, tensor in module.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
+def test_a_pickle_from_before_a_parameter_existed_loads_with_its_default(
+    fitted_pipeline, monkeypatch
+):
+    """An aligner pickled before ``interest_size`` existed (its state lacks it) loads
+    with the default, which computes what it computed then: repr, get_params, clone
+    and transform all work."""
+    from sklearn.base import clone
+
+    pipe, seqs = fitted_pipeline
+    written_by = InterestAligner.__getstate__
+
+    def without_interest_size(self):
+        state = written_by(self)
+        state.pop("interest_size")
+        return state
+
+    monkeypatch.setattr(InterestAligner, "__getstate__", without_interest_size)
+    payload = pickle.dumps(pipe)
+    monkeypatch.undo()
+    loaded = pickle.loads(payload)
+    aligner = loaded.named_steps["align"]
+    assert aligner.get_params()["interest_size"] is None
+    assert "InterestAligner" in repr(loaded)
+    assert clone(aligner).interest_size is None
+    np.testing.assert_array_equal(
+        loaded[:-1].transform(seqs).scores, pipe[:-1].transform(seqs).scores
+    )

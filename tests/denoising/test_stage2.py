@@ -445,3 +445,35 @@ def test_standardized_scores_have_mean_0_and_keep_each_sequences_order(rows):
             assert (np.diff(part[np.argsort(raw, kind="stable")]) >= -1e-12).all()
         elif np.ptp(raw) == 0:
             assert (part == 0).all()
+
+
+def test_scoring_projects_only_the_items_the_histories_hold():
+    """Item mode: scoring a few histories projects the vectors of their items, not the
+    whole catalog's; a read-only item table (e.g. a memmap) is read without a warning."""
+    import warnings
+
+    from iadsr_sk.collaborative import CollaborativeEncoder
+    from iadsr_sk.semantic import SemanticEmbedder
+
+    rng = np.random.default_rng(0)
+    histories = [rng.integers(0, 30, size=6).tolist() for _ in range(40)]
+    vectors = {item: rng.normal(size=4) for item in range(30)}
+    embedder = SemanticEmbedder("precomputed", embeddings=vectors).fit(histories)
+    encoder = CollaborativeEncoder(
+        "gru4rec", hidden_size=8, max_len=6, max_epochs=1, validation=None, random_state=0
+    ).fit(histories)
+    aligner = InterestAligner(n_epochs=1, random_state=0)
+    aligner.fit(encoder.transform(embedder.transform(histories)))
+    embedder.item_embeddings_.setflags(write=False)
+    few = histories[:2]
+    inputs = []
+    hook = aligner.head_.project_short.register_forward_hook(
+        lambda module, args, out: inputs.append(tuple(args[0].shape))
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            aligner.transform(encoder.transform(embedder.transform(few)))
+    finally:
+        hook.remove()
+    assert inputs == [(len({item for row in few for item in row}), 4)]
