@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._base import unfitted_on_failure
 from .._output import FixedOutputMixin
 from .._persistence import VersionedPickleMixin
-from ..data._sequences import Sequences, as_sequences
+from ..data._sequences import Sequences, as_sequences, row_slice
 from ._recommender import SequentialRecommender
 
 __all__ = ["CollaborativeEncoder", "CollaborativeInterests"]
@@ -79,13 +78,7 @@ class CollaborativeInterests:
         ndarray of shape (length, hidden_size)
             One row per position of the sequence, in order (a view, not a copy).
         """
-        n = len(self.sequences)
-        index = operator.index(row)
-        if not -n <= index < n:
-            raise IndexError(f"row {row} is out of range for {n} sequences")
-        index %= n
-        offsets = self.sequences.offsets
-        return self.short_term[offsets[index] : offsets[index + 1]]
+        return self.short_term[row_slice(self.sequences, row)]
 
 
 def _split_input(X):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -25,6 +26,21 @@ def _gather_positions(offsets: np.ndarray, rows: np.ndarray):
         starts - new_offsets[:-1], lengths
     )
     return positions, new_offsets
+
+
+def row_slice(seqs, row) -> slice:
+    """The positions of history ``row`` of ``seqs`` as a slice of its flat arrays.
+
+    ``row`` is a list index: from ``-len(seqs)`` to ``len(seqs) - 1``, negative ones
+    counting from the end; others raise :class:`IndexError`, non-integers
+    :class:`TypeError`.
+    """
+    n = len(seqs)
+    index = operator.index(row)
+    if not -n <= index < n:
+        raise IndexError(f"row {row} is out of range for {n} sequences")
+    index %= n
+    return slice(int(seqs.offsets[index]), int(seqs.offsets[index + 1]))
 
 
 def _concatenate_id_arrays(rows: list[np.ndarray]) -> np.ndarray:

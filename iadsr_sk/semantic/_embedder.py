@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import numbers
-import operator
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -21,7 +20,7 @@ from .._base import resolve_device
 from .._output import FixedOutputMixin
 from .._persistence import VersionedPickleMixin
 from ..data._catalog import ItemCatalog
-from ..data._sequences import Sequences, as_sequences
+from ..data._sequences import Sequences, as_sequences, row_slice
 from ..data._vocabulary import ItemVocabulary, normalize_item_ids
 from ._cache import EmbeddingCache, settings_digest, text_keys
 from ._models import (
@@ -144,13 +143,7 @@ class SemanticInterests:
         ndarray of shape (length, embedding_dim)
             One row per position of the sequence, in order.
         """
-        n = len(self.sequences)
-        index = operator.index(row)
-        if not -n <= index < n:
-            raise IndexError(f"row {row} is out of range for {n} sequences")
-        index %= n
-        offsets = self.sequences.offsets
-        positions = slice(offsets[index], offsets[index + 1])
+        positions = row_slice(self.sequences, row)
         table, codes = self._short_term_source()
         return table[positions] if codes is None else table[codes[positions]]
 
