@@ -8,51 +8,20 @@ from pathlib import Path
 
 import torch
 
+from iadsr_sk._options import estimator_params
 from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
 from iadsr_sk.denoising._aligner import _position_scores, _semantic_parts
 from iadsr_sk.experiment import cold_item_mask
 
 
-def parse_value(value: str):
-    """A ``NAME=VALUE`` option's value: a number, ``true``, ``false`` or ``null`` as
-    JSON, anything else as the string itself."""
-    numeric = value[:1] in "-.0123456789" or value in ("true", "false", "null")
-    return json.loads(value) if numeric else value
-
-
-def parse_assignment(item: str) -> tuple[str, object] | None:
-    """``"a=1"`` -> ``("a", 1)`` (the value as ``parse_value``); None where ``item`` is
-    not ``NAME=VALUE``."""
-    name, eq, value = item.partition("=")
-    return (name, parse_value(value)) if eq and name else None
-
-
 def parse_params(parser, option: str, items, estimator, reserved=None) -> dict:
     """The entries of a repeatable ``NAME=VALUE`` option as parameters of the estimator
-    class ``estimator``: ``{name: value}`` (values as ``parse_value``).
-
-    Stops through ``parser.error``, before any data is read, naming ``option`` and the
-    problem: an entry that is not ``NAME=VALUE``, a parameter ``estimator`` does not
-    have, one in ``reserved`` (``{name: what sets it}``), a value ``estimator``'s own
-    validation refuses.
-    """
-    params = {}
-    for item in items:
-        assignment = parse_assignment(item)
-        if assignment is None:
-            parser.error(f"{option} {item!r}: expected NAME=VALUE")
-        params[assignment[0]] = assignment[1]
-    for name, setter in (reserved or {}).items():
-        if name in params:
-            parser.error(f"{option} {name}: the script sets it ({setter})")
-    unknown = sorted(set(params) - set(estimator().get_params()))
-    if unknown:
-        parser.error(f"{option}: {estimator.__name__} has no parameter {unknown}")
+    class ``estimator`` (:func:`iadsr_sk._options.estimator_params`); a problem stops
+    through ``parser.error``, before any data is read."""
     try:
-        estimator(**params)._validate_params()
-    except (TypeError, ValueError) as error:
-        parser.error(f"{option}: {error}")
-    return params
+        return estimator_params(option, items, estimator, reserved)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def command_line(script: str, argv=None) -> str:

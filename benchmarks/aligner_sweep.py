@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from iadsr_sk._options import parse_assignment
 from iadsr_sk.collaborative import CollaborativeEncoder
 from iadsr_sk.denoising import InterestAligner, SequenceDenoiser
 from iadsr_sk.denoising._keep_rule import standardize_within_sequences
@@ -64,7 +65,6 @@ from _shared import (
     command_line,
     cpu_threads,
     noisy_training,
-    parse_assignment,
     parse_params,
     score_terms,
     write_results,
@@ -79,7 +79,8 @@ RESERVED_SEMANTIC_PARAMS = {
 
 
 def parse_setting(entry: str) -> dict:
-    """``"default"`` -> {}; ``"a=1,b=x"`` -> {"a": 1, "b": "x"} (as ``parse_value``)."""
+    """``"default"`` -> {}; ``"a=1,b=x"`` -> {"a": 1, "b": "x"} (values as
+    ``iadsr_sk._options.parse_value``)."""
     if entry == "default":
         return {}
     params = {}

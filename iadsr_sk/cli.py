@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from ._options import estimator_params
 from .experiment import (
     DENOISERS,
     PRESETS,
@@ -254,6 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--align-epochs",
         type=_positive_int,
         help="a learned denoiser: Stage-2 epochs (default 10)",
+    )
+    den.add_argument(
+        "--align-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a learned denoiser: an InterestAligner parameter (repeatable), e.g. "
+        "temperature=0.2 or interest_size=128; numbers, true, false and null are read "
+        "as JSON",
     )
     den.add_argument(
         "--threshold",
@@ -497,6 +507,7 @@ def _check_options(args) -> None:
         ("--test-input denoised", args.test_input == "denoised"),
         ("--threshold", args.threshold is not None),
         ("--align-epochs", args.align_epochs is not None),
+        ("--align-param", bool(args.align_param)),
     ]
     learned = f"a learned denoiser (--denoiser {_one_of(LEARNED)})"
     semantic = f"a denoiser with a semantic view (--denoiser {_one_of(SEMANTIC)})"
@@ -561,6 +572,7 @@ def _check_options(args) -> None:
 
 def _check_learned_options(args) -> None:
     """The options of a learned denoiser (``--denoiser iadsr``, ``collab-only``, ...)."""
+    _aligner_params(args)  # refused here, before any data is read
     grid = args.drop_rate_grid
     if args.drop_rate is not None and grid is not None:
         raise ValueError("set --drop-rate or --drop-rate-grid, not both")
@@ -667,6 +679,29 @@ def _refuse_unused(flags, needed: str) -> None:
         )
 
 
+#: InterestAligner parameters a run sets itself, and the option that sets each
+_ALIGNER_OPTIONS = {
+    "variant": "--denoiser",
+    "n_epochs": "--align-epochs",
+    "device": "--device",
+    "random_state": "--seed",
+    "verbose": "--quiet",
+}
+
+
+def _aligner_params(args) -> dict:
+    """``--align-param`` entries as InterestAligner parameters (ValueError if bad)."""
+    from .denoising import InterestAligner
+
+    return estimator_params(
+        "--align-param",
+        args.align_param,
+        InterestAligner,
+        reserved=_ALIGNER_OPTIONS,
+        setter="the command",
+    )
+
+
 def _denoising_run(args) -> DenoisingRun:
     # options not given (None) take DenoisingRun's defaults
     given = {
@@ -696,6 +731,7 @@ def _denoising_run(args) -> DenoisingRun:
         preset=args.preset,
         **given,
         verbose=0 if args.quiet else 1,
+        aligner_params=_aligner_params(args),
         denoiser_params={
             name: True
             for name, on in (

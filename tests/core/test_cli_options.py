@@ -50,6 +50,7 @@ NEEDS_SEMANTIC = "needs a denoiser with a semantic view (--denoiser iadsr, no-lo
         (["--test-input", "denoised"], "--test-input denoised " + NEEDS_LEARNED),
         (["--threshold", "0.3"], "--threshold " + NEEDS_LEARNED),
         (["--align-epochs", "2"], "--align-epochs " + NEEDS_LEARNED),
+        (["--align-param", "temperature=0.2"], "--align-param " + NEEDS_LEARNED),
         (["--embedder", "default"], "--embedder " + NEEDS_SEMANTIC),
         (["--semantic-mode", "item"], "--semantic-mode " + NEEDS_SEMANTIC),
         (["--embedding-cache", "cache"], "--embedding-cache " + NEEDS_SEMANTIC),
@@ -134,6 +135,9 @@ def test_denoisers_refuse_the_options_they_ignore(
          "--drop-rate-grid", "rule", "0.1", "--threshold", "0.4", "--align-epochs", "2"],
         ["--dataset", "ml-100k", "--model", "sasrec", "--denoiser", "no-long",
          "--drop-rate", "0.2", "--standardize", "--center-items"],
+        ["--dataset", "ml-100k", "--model", "sasrec", "--denoiser", "iadsr",
+         "--align-param", "temperature=0.2", "--align-param", "interest_size=128",
+         "--align-param", "gumbel_noise=logistic", "--align-param", "max_len=null"],
         ["--dataset", "ml-100k", "--model", "gru4rec", "--denoiser", "random",
          "--drop-rate", "0.2", "--noise-rate", "0.1", "--noise-mode", "insert"],
         ["--dataset", "ml-100k", "--model", "gru4rec", "--denoiser", "oracle",
@@ -405,3 +409,50 @@ def test_report_shows_null_metrics_as_dashes_and_reads_a_bom(tmp_path, capsys):
     assert first[header.index("hr@5")] == "-"
     assert first[header.index("ndcg@10")] == "0.2500"
     assert second[:2] == ["b", "m2"] and second[header.index("hr@5")] == "0.5000"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("temperature", "--align-param 'temperature': expected NAME=VALUE"),
+        ("=0.2", "--align-param '=0.2': expected NAME=VALUE"),
+        ("temperature=0.2.1", "--align-param 'temperature=0.2.1': its value is not a"),
+        (
+            "temprature=0.2",
+            "--align-param: InterestAligner has no parameter ['temprature']",
+        ),
+        ("temperature=-1", "--align-param: The 'temperature' parameter of InterestAligner"),
+        ("interest_size=0", "--align-param: The 'interest_size' parameter"),
+        ("n_epochs=3", "--align-param n_epochs: the command sets it (--align-epochs)"),
+        ("variant=no_rec", "--align-param variant: the command sets it (--denoiser)"),
+        ("random_state=1", "--align-param random_state: the command sets it (--seed)"),
+        ("device=cuda", "--align-param device: the command sets it (--device)"),
+    ],
+)
+def test_align_params_are_checked_before_loading(cycle, capsys, no_loading, entry, message):
+    argv = ["run", "--sequences", str(cycle), "--model", "gru4rec", *FAST]
+    err = _refused([*argv, "--denoiser", "iadsr", "--align-param", entry], capsys)
+    assert f"iadsr-sk: error: {message}" in err
+
+
+def test_align_params_reach_the_aligner_and_the_results(cycle, tmp_path, monkeypatch):
+    from iadsr_sk.denoising import InterestAligner
+
+    fitted = []
+    original_fit = InterestAligner.fit
+
+    def recording_fit(self, X, y=None):
+        fitted.append(self.get_params())
+        return original_fit(self, X, y)
+
+    monkeypatch.setattr(InterestAligner, "fit", recording_fit)
+    out = tmp_path / "run.json"
+    argv = ["run", "--sequences", str(cycle), "--model", "gru4rec", *FAST]
+    argv += ["--denoiser", "collab-only", "--align-epochs", "1"]
+    argv += ["--align-param", "interest_size=16", "--align-param", "temperature=0.2"]
+    assert main([*argv, "--out", str(out), "-q"]) == 0
+    assert [(p["interest_size"], p["temperature"], p["n_epochs"]) for p in fitted] == [
+        (16, 0.2, 1)
+    ]
+    result = json.loads(out.read_text())
+    assert result["aligner_params"] == {"interest_size": 16, "temperature": 0.2}

@@ -1,0 +1,53 @@
+"""``NAME=VALUE`` options that set an estimator's parameters (CLI and benchmarks)."""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["estimator_params", "parse_assignment", "parse_value"]
+
+
+def parse_value(value: str):
+    """A ``NAME=VALUE`` option's value: a number, ``true``, ``false`` or ``null`` as
+    JSON, anything else as the string itself."""
+    numeric = value[:1] in "-.0123456789" or value in ("true", "false", "null")
+    return json.loads(value) if numeric else value
+
+
+def parse_assignment(item: str) -> tuple[str, object] | None:
+    """``"a=1"`` -> ``("a", 1)`` (the value as ``parse_value``); None where ``item`` is
+    not ``NAME=VALUE``."""
+    name, eq, value = item.partition("=")
+    return (name, parse_value(value)) if eq and name else None
+
+
+def estimator_params(option: str, items, estimator, reserved=None, setter="the script"):
+    """The entries of a repeatable ``NAME=VALUE`` option as parameters of the estimator
+    class ``estimator``: ``{name: value}`` (values as ``parse_value``).
+
+    Raises :class:`ValueError` naming ``option`` and the problem: an entry that is not
+    ``NAME=VALUE`` (or a value that is not valid JSON where it looks like a number), a
+    parameter ``estimator`` does not have, one in ``reserved`` (``{name: the option
+    that sets it}``, said to be set by ``setter``), a value ``estimator``'s own
+    validation refuses.
+    """
+    params = {}
+    for item in items:
+        try:
+            assignment = parse_assignment(item)
+        except json.JSONDecodeError:
+            raise ValueError(f"{option} {item!r}: its value is not a number") from None
+        if assignment is None:
+            raise ValueError(f"{option} {item!r}: expected NAME=VALUE")
+        params[assignment[0]] = assignment[1]
+    for name, option_that_sets in (reserved or {}).items():
+        if name in params:
+            raise ValueError(f"{option} {name}: {setter} sets it ({option_that_sets})")
+    unknown = sorted(set(params) - set(estimator().get_params()))
+    if unknown:
+        raise ValueError(f"{option}: {estimator.__name__} has no parameter {unknown}")
+    try:
+        estimator(**params)._validate_params()
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{option}: {error}") from None
+    return params
