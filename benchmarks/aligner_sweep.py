@@ -45,6 +45,7 @@ python benchmarks/aligner_sweep.py --dataset beauty --backbone sasrec --max-epoc
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import pickle
 import sys
@@ -85,7 +86,10 @@ def parse_setting(entry: str) -> dict:
         return {}
     params = {}
     for item in entry.split(","):
-        assignment = parse_assignment(item)
+        try:
+            assignment = parse_assignment(item)
+        except json.JSONDecodeError:
+            raise ValueError(f"grid entry {entry!r}: {item!r} is not a number") from None
         if assignment is None:
             raise ValueError(f"grid entry {entry!r}: expected NAME=VALUE[,NAME=VALUE...]")
         params[assignment[0]] = assignment[1]
@@ -129,7 +133,10 @@ def main(argv=None) -> int:
     parser.add_argument("--stage1", help="pickle of the Stage-1 backbone (load or save)")
     parser.add_argument("--out", help="also write <out>.md and <out>.json")
     args = parser.parse_args(argv)
-    settings = [(entry, parse_setting(entry)) for entry in args.grid]
+    try:
+        settings = [(entry, parse_setting(entry)) for entry in args.grid]
+    except ValueError as error:  # a malformed entry, or a value that is not a number
+        parser.error(str(error))
     known = InterestAligner().get_params()
     for entry, params in settings:
         unknown = sorted(set(params) - set(known))

@@ -36,6 +36,19 @@ def test_malformed_entries_are_refused(sweep, entry):
         sweep.parse_setting(entry)
 
 
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("temperature", "grid entry 'temperature': expected NAME=VALUE"),
+        ("temperature=0.2.1", "grid entry 'temperature=0.2.1': 'temperature=0.2.1' is not"),
+    ],
+)
+def test_malformed_entries_stop_the_script_with_a_message(sweep, capsys, entry, message):
+    with pytest.raises(SystemExit):
+        sweep.main(["--dataset", "no-such-dataset", "--grid", entry])
+    assert message in capsys.readouterr().err
+
+
 def test_invalid_parameters_are_refused_before_any_training(sweep):
     # no dataset is read: the grid is checked first
     with pytest.raises(Exception, match="temperature"):
