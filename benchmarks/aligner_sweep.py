@@ -45,7 +45,6 @@ python benchmarks/aligner_sweep.py --dataset beauty --backbone sasrec --max-epoc
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import pickle
 import sys
@@ -55,7 +54,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from iadsr_sk._options import parse_assignment
+from iadsr_sk._options import parse_assignments
 from iadsr_sk.collaborative import CollaborativeEncoder
 from iadsr_sk.denoising import InterestAligner, SequenceDenoiser
 from iadsr_sk.denoising._keep_rule import standardize_within_sequences
@@ -84,16 +83,11 @@ def parse_setting(entry: str) -> dict:
     ``iadsr_sk._options.parse_value``)."""
     if entry == "default":
         return {}
-    params = {}
-    for item in entry.split(","):
-        try:
-            assignment = parse_assignment(item)
-        except json.JSONDecodeError:
-            raise ValueError(f"grid entry {entry!r}: {item!r} is not a number") from None
-        if assignment is None:
-            raise ValueError(f"grid entry {entry!r}: expected NAME=VALUE[,NAME=VALUE...]")
-        params[assignment[0]] = assignment[1]
-    return params
+    return parse_assignments(
+        entry.split(","),
+        malformed=lambda _: f"grid entry {entry!r}: expected NAME=VALUE[,NAME=VALUE...]",
+        not_a_number=lambda item: f"grid entry {entry!r}: {item!r} is not a number",
+    )
 
 
 def main(argv=None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["estimator_params", "parse_assignment", "parse_value"]
+__all__ = ["estimator_params", "parse_assignment", "parse_assignments", "parse_value"]
 
 
 def parse_value(value: str):
@@ -21,6 +21,25 @@ def parse_assignment(item: str) -> tuple[str, object] | None:
     return (name, parse_value(value)) if eq and name else None
 
 
+def parse_assignments(items, malformed, not_a_number) -> dict:
+    """``NAME=VALUE`` entries as ``{name: value}`` (values as ``parse_value``).
+
+    An entry that is not ``NAME=VALUE``, or whose value looks like a number but is not
+    valid JSON, raises :class:`ValueError` with ``malformed(entry)`` or
+    ``not_a_number(entry)`` as its message.
+    """
+    params = {}
+    for item in items:
+        try:
+            assignment = parse_assignment(item)
+        except json.JSONDecodeError:
+            raise ValueError(not_a_number(item)) from None
+        if assignment is None:
+            raise ValueError(malformed(item))
+        params[assignment[0]] = assignment[1]
+    return params
+
+
 def estimator_params(option: str, items, estimator, reserved=None, setter="the script"):
     """The entries of a repeatable ``NAME=VALUE`` option as parameters of the estimator
     class ``estimator``: ``{name: value}`` (values as ``parse_value``).
@@ -31,15 +50,11 @@ def estimator_params(option: str, items, estimator, reserved=None, setter="the s
     that sets it}``, said to be set by ``setter``), a value ``estimator``'s own
     validation refuses.
     """
-    params = {}
-    for item in items:
-        try:
-            assignment = parse_assignment(item)
-        except json.JSONDecodeError:
-            raise ValueError(f"{option} {item!r}: its value is not a number") from None
-        if assignment is None:
-            raise ValueError(f"{option} {item!r}: expected NAME=VALUE")
-        params[assignment[0]] = assignment[1]
+    params = parse_assignments(
+        items,
+        malformed=lambda item: f"{option} {item!r}: expected NAME=VALUE",
+        not_a_number=lambda item: f"{option} {item!r}: its value is not a number",
+    )
     for name, option_that_sets in (reserved or {}).items():
         if name in params:
             raise ValueError(f"{option} {name}: {setter} sets it ({option_that_sets})")
