@@ -266,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
         "as JSON",
     )
     den.add_argument(
+        "--denoise-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a learned denoiser: a SequenceDenoiser parameter (repeatable), e.g. "
+        "min_length=3, keep_last=true or user_gate=0.2 (denoise only the users whose "
+        "two long-term interests agree that much; not with collab-only)",
+    )
+    den.add_argument(
         "--threshold",
         type=_rate,
         help="a learned denoiser's keep rule: keep probability threshold (default 0.5)",
@@ -508,6 +517,7 @@ def _check_options(args) -> None:
         ("--threshold", args.threshold is not None),
         ("--align-epochs", args.align_epochs is not None),
         ("--align-param", bool(args.align_param)),
+        ("--denoise-param", bool(args.denoise_param)),
     ]
     learned = f"a learned denoiser (--denoiser {_one_of(LEARNED)})"
     semantic = f"a denoiser with a semantic view (--denoiser {_one_of(SEMANTIC)})"
@@ -573,6 +583,12 @@ def _check_options(args) -> None:
 def _check_learned_options(args) -> None:
     """The options of a learned denoiser (``--denoiser iadsr``, ``collab-only``, ...)."""
     _aligner_params(args)  # refused here, before any data is read
+    if _denoiser_params(args).get("user_gate", -1) > -1 and args.denoiser not in SEMANTIC:
+        raise ValueError(
+            "--denoise-param user_gate needs a denoiser with a semantic view "
+            f"(--denoiser {_one_of(SEMANTIC)}): the gate compares the two views' "
+            f"long-term interests, and --denoiser {args.denoiser} has no semantic view"
+        )
     grid = args.drop_rate_grid
     if args.drop_rate is not None and grid is not None:
         raise ValueError("set --drop-rate or --drop-rate-grid, not both")
@@ -702,6 +718,28 @@ def _aligner_params(args) -> dict:
     )
 
 
+#: SequenceDenoiser parameters a run sets itself, and the option that sets each
+_DENOISER_OPTIONS = {
+    "threshold": "--threshold",
+    "removal_rate": "--drop-rate or --drop-rate-grid",
+    "standardize": "--standardize",
+    "center_items": "--center-items",
+}
+
+
+def _denoiser_params(args) -> dict:
+    """``--denoise-param`` entries as SequenceDenoiser parameters (ValueError if bad)."""
+    from .denoising import SequenceDenoiser
+
+    return estimator_params(
+        "--denoise-param",
+        args.denoise_param,
+        SequenceDenoiser,
+        reserved=_DENOISER_OPTIONS,
+        setter="the command",
+    )
+
+
 def _denoising_run(args) -> DenoisingRun:
     # options not given (None) take DenoisingRun's defaults
     given = {
@@ -732,7 +770,8 @@ def _denoising_run(args) -> DenoisingRun:
         **given,
         verbose=0 if args.quiet else 1,
         aligner_params=_aligner_params(args),
-        denoiser_params={
+        denoiser_params=_denoiser_params(args)
+        | {
             name: True
             for name, on in (
                 ("standardize", args.standardize),

@@ -277,6 +277,11 @@ def _check_denoiser_params(run: DenoisingRun) -> None:
             raise ValueError(f"denoiser_params: {error}") from None
         denoiser._validate_params()
         denoiser._check_budget_options()
+    if DENOISERS[run.denoiser] == "collab_only" and params.get("user_gate", -1) > -1:
+        raise ValueError(
+            "denoiser_params: user_gate compares the collaborative and the semantic "
+            f"long-term interests, and denoiser={run.denoiser!r} has no semantic view"
+        )
 
 
 def _random_drop_rate(run: DenoisingRun) -> float:

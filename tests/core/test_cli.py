@@ -188,6 +188,8 @@ def test_run_passes_denoiser_params_and_refuses_what_cannot_apply(logs):
         (dict(denoiser_params={"removal_rate": 0.1}), "may not set"),
         (dict(denoiser_params={"colour": 1}, drop_rate=0.1), "colour"),
         (dict(denoiser_params={"min_length": -1}, drop_rate=0.1), "min_length"),
+        # collab-only has no semantic view: its scores carry no cos(h^L, s^L)
+        (dict(denoiser_params={"user_gate": 0.2}), "user_gate compares"),
     ]
     for settings, message in refusals:
         with pytest.raises(ValueError, match=message):

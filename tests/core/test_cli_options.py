@@ -51,6 +51,7 @@ NEEDS_SEMANTIC = "needs a denoiser with a semantic view (--denoiser iadsr, no-lo
         (["--threshold", "0.3"], "--threshold " + NEEDS_LEARNED),
         (["--align-epochs", "2"], "--align-epochs " + NEEDS_LEARNED),
         (["--align-param", "temperature=0.2"], "--align-param " + NEEDS_LEARNED),
+        (["--denoise-param", "min_length=2"], "--denoise-param " + NEEDS_LEARNED),
         (["--embedder", "default"], "--embedder " + NEEDS_SEMANTIC),
         (["--semantic-mode", "item"], "--semantic-mode " + NEEDS_SEMANTIC),
         (["--embedding-cache", "cache"], "--embedding-cache " + NEEDS_SEMANTIC),
@@ -138,6 +139,11 @@ def test_denoisers_refuse_the_options_they_ignore(
         ["--dataset", "ml-100k", "--model", "sasrec", "--denoiser", "iadsr",
          "--align-param", "temperature=0.2", "--align-param", "interest_size=128",
          "--align-param", "gumbel_noise=logistic", "--align-param", "max_len=null"],
+        ["--dataset", "ml-100k", "--model", "sasrec", "--denoiser", "iadsr",
+         "--denoise-param", "min_length=3", "--denoise-param", "user_gate=0.1",
+         "--denoise-param", "keep_last=true", "--drop-rate", "0.1", "--center-items"],
+        ["--dataset", "ml-100k", "--model", "sasrec", "--denoiser", "collab-only",
+         "--denoise-param", "user_gate=-1", "--denoise-param", "min_length=0"],
         ["--dataset", "ml-100k", "--model", "gru4rec", "--denoiser", "random",
          "--drop-rate", "0.2", "--noise-rate", "0.1", "--noise-mode", "insert"],
         ["--dataset", "ml-100k", "--model", "gru4rec", "--denoiser", "oracle",
@@ -456,3 +462,68 @@ def test_align_params_reach_the_aligner_and_the_results(cycle, tmp_path, monkeyp
     ]
     result = json.loads(out.read_text())
     assert result["aligner_params"] == {"interest_size": 16, "temperature": 0.2}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--denoise-param", "min_length"], "--denoise-param 'min_length': expected"),
+        (["--denoise-param", "min_lenght=2"],
+         "--denoise-param: SequenceDenoiser has no parameter ['min_lenght']"),
+        (["--denoise-param", "min_length=-1"],
+         "--denoise-param: The 'min_length' parameter of SequenceDenoiser"),
+        (["--denoise-param", "user_gate=2"], "--denoise-param: The 'user_gate' parameter"),
+        (["--denoise-param", "threshold=0.3"],
+         "--denoise-param threshold: the command sets it (--threshold)"),
+        (["--denoise-param", "removal_rate=0.1"],
+         "--denoise-param removal_rate: the command sets it (--drop-rate or "
+         "--drop-rate-grid)"),
+        (["--denoise-param", "standardize=true"],
+         "--denoise-param standardize: the command sets it (--standardize)"),
+        (["--denoise-param", "center_items=true"],
+         "--denoise-param center_items: the command sets it (--center-items)"),
+        (["--denoiser", "collab-only", "--denoise-param", "user_gate=0.2"],
+         "--denoise-param user_gate needs a denoiser with a semantic view (--denoiser "
+         "iadsr, no-long"),
+    ],
+)  # fmt: skip
+def test_denoise_params_are_checked_before_loading(
+    cycle, capsys, no_loading, argv, message
+):
+    base = ["run", "--sequences", str(cycle), "--model", "gru4rec", *FAST]
+    if "--denoiser" not in argv:
+        argv = ["--denoiser", "iadsr", *argv]
+    err = _refused([*base, *argv], capsys)
+    assert f"iadsr-sk: error: {message}" in err
+
+
+def test_denoise_params_reach_the_denoiser_and_the_results(cycle, tmp_path, monkeypatch):
+    from iadsr_sk.denoising import SequenceDenoiser
+
+    fitted = []
+    original_fit = SequenceDenoiser.fit
+
+    def recording_fit(self, X, y=None):
+        fitted.append(self.get_params())
+        return original_fit(self, X, y)
+
+    monkeypatch.setattr(SequenceDenoiser, "fit", recording_fit)
+    out = tmp_path / "run.json"
+    argv = ["run", "--sequences", str(cycle), "--model", "gru4rec", *FAST]
+    argv += ["--denoiser", "collab-only", "--align-epochs", "1", "--drop-rate", "0.5"]
+    argv += ["--denoise-param", "min_length=3", "--denoise-param", "keep_last=true"]
+    argv += ["--standardize"]
+    assert main([*argv, "--out", str(out), "-q"]) == 0
+    assert [
+        (p["min_length"], p["keep_last"], p["standardize"], p["removal_rate"])
+        for p in fitted
+    ] == [(3, True, True, 0.5)]
+    result = json.loads(out.read_text())
+    assert result["denoiser_params"] == {
+        "min_length": 3,
+        "keep_last": True,
+        "standardize": True,
+    }
+    # four training items per history (six, less the validation and test targets), at
+    # least three kept: a quarter at most is removed where --drop-rate asks for half
+    assert 0 < result["removed_fraction"] <= 1 / 4
