@@ -36,6 +36,24 @@ class DenoisingPipeline(Pipeline):
     ``score_next`` is scored as by ``Pipeline.score``.
 
     :func:`make_iadsr_pipeline` builds one; everything else is ``Pipeline``'s.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator) tuples
+        The named steps, run in order: each step but the last transforms what it
+        receives for the next one, and the last may be a recommender. A step given as
+        ``"passthrough"`` is skipped.
+    transform_input : list of str or None, default=None
+        Names of ``fit`` metadata (other than ``X``) that the earlier steps transform
+        before the step that asks for them receives them. Needs metadata routing
+        (``sklearn.set_config(enable_metadata_routing=True)``).
+    memory : str, object with the joblib.Memory interface or None, default=None
+        Cache of the fitted transformers (not of the last step): a directory path or
+        a ``joblib.Memory``-like object; ``None`` caches nothing. With a cache, the
+        transformers are cloned before fitting, so read the fitted ones through
+        ``named_steps``.
+    verbose : bool, default=False
+        Print how long each step took to fit, as it finishes.
     """
 
     def score(self, X, y=None, sample_weight=None, **params):
@@ -117,10 +135,14 @@ def make_iadsr_pipeline(
     embedder : str, path or (model, tokenizer), default="default"
         The language model of the :class:`~iadsr_sk.SemanticEmbedder`.
     device : str, default="cpu"
+        Where the ``semantic``, ``collaborative`` and ``align`` steps run
+        (``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``); not ``recommender``.
     random_state : int or None, default=None
         Passed to the IADSR steps that have randomness (``collaborative`` and
         ``align``); not to ``recommender``.
     verbose : int, default=0
+        Verbosity of the ``semantic``, ``collaborative`` and ``align`` steps (0:
+        silent, higher: progress bars); not of ``recommender``.
 
     Returns
     -------

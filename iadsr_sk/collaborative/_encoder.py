@@ -22,6 +22,24 @@ __all__ = ["CollaborativeEncoder", "CollaborativeInterests"]
 class CollaborativeInterests:
     """Collaborative short- and long-term interests of a batch of sequences.
 
+    Returned by :meth:`CollaborativeEncoder.transform`; each parameter becomes the
+    attribute of the same name.
+
+    Parameters
+    ----------
+    sequences : Sequences
+        The encoded histories.
+    short_term : ndarray of float32 of shape (n_interactions, hidden_size)
+        One state per interaction, aligned with ``sequences.codes``.
+    long_term : ndarray of float32 of shape (n_sequences, hidden_size)
+        One pooled state per sequence.
+    semantic : object or None, default=None
+        The upstream step's output, if any.
+    encoder : CollaborativeEncoder or None, default=None
+        The fitted encoder that produced the states.
+    source : object or None, default=None
+        What the user passed to the first pipeline step.
+
     Attributes
     ----------
     sequences : Sequences
@@ -107,12 +125,54 @@ class CollaborativeEncoder(
     (the collaborative short-term interest) and their max-pool over the real positions
     of each sequence (the long-term interest ``h^L``).
 
+    The parameters configure that :class:`SequentialRecommender`, with the same
+    meanings and defaults; its page describes them in full.
+
     Parameters
     ----------
-    backbone, max_len, hidden_size, n_layers, n_heads, dropout, backbone_params, \
-batch_size, learning_rate, weight_decay, max_epochs, patience, validation, \
-window_stride, train_positions, device, mixed_precision, random_state, verbose
-        As in :class:`SequentialRecommender` (same defaults), which they configure.
+    backbone : {"sasrec", "gru4rec", "caser", "fmlprec"}, nn.Module or callable, \
+            default="sasrec"
+        The sequential model: a built-in name, a module or a factory, as in
+        :class:`SequentialRecommender`.
+    max_len : int, default=50
+        Most recent items a state reads (and the width of training windows).
+    hidden_size : int, default=64
+        Width of item embeddings and states, so of both interests.
+    n_layers : int, optional
+        Blocks or recurrent layers of the backbone; ``None`` = its default.
+    n_heads : int, optional
+        Attention heads (SASRec only); ``None`` = the backbone's default.
+    dropout : float, optional
+        Dropout rate; ``None`` = the backbone's default.
+    backbone_params : dict, optional
+        More keyword arguments for the backbone.
+    batch_size : int, default=128
+        Training windows per step.
+    learning_rate : float, default=1e-3
+        Adam's step size.
+    weight_decay : float, default=0.0
+        Adam's L2 penalty.
+    max_epochs : int, default=100
+        Upper bound on training epochs.
+    patience : int or None, default=10
+        Epochs without a better validation NDCG@10 before training stops; ``None``
+        trains ``max_epochs``.
+    validation : "last_item", float or None, default="last_item"
+        Where early stopping gets its validation data when ``fit`` has no
+        ``eval_set`` (see :class:`SequentialRecommender`).
+    window_stride : int or None, default=None
+        Step between the training windows of a sequence longer than ``max_len``;
+        ``None`` takes ``max(max_len // 2, 1)``.
+    train_positions : {"all", "last"}, default="all"
+        Train every position of each history, or only its last item.
+    device : {"cpu", "cuda", "cuda:N", "auto"} or torch.device, default="cpu"
+        Where to train and compute the states.
+    mixed_precision : bool, default=False
+        Run forward passes under bf16 autocast.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight init, dropout and batch order.
+    verbose : int, default=0
+        0: silent; 1: a progress bar over epochs; 2: and over the batches of each.
 
     Attributes
     ----------
@@ -129,7 +189,7 @@ window_stride, train_positions, device, mixed_precision, random_state, verbose
 
     See Also
     --------
-    SequentialRecommender : the model trained here.
+    SequentialRecommender : The model trained here.
 
     Notes
     -----
@@ -210,6 +270,7 @@ window_stride, train_positions, device, mixed_precision, random_state, verbose
         Parameters
         ----------
         X : Sequences, list of item-id lists, or object with ``.sequences``
+            Training histories; the catalog is built from their items.
         y : None
             Ignored.
         eval_set : (inputs, targets), optional

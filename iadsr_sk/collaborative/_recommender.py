@@ -240,8 +240,8 @@ class SequentialRecommender(TorchEstimatorMixin, BaseRecommender):
 
     See Also
     --------
-    CollaborativeEncoder : the per-position states of this model (IADSR Stage 1).
-    iadsr_sk.nn.make_backbone : the built-in backbones.
+    CollaborativeEncoder : The per-position states of this model (IADSR Stage 1).
+    iadsr_sk.nn.make_backbone : The built-in backbones.
 
     Notes
     -----

@@ -1161,7 +1161,10 @@ def read_sequences(
 
     See Also
     --------
-    read_recbole, read_json_sequences, read_text_sequences, read_interactions
+    read_recbole : The reader for ``format="recbole"`` (``.inter`` and ``.item``).
+    read_json_sequences : The reader for ``format="json"``.
+    read_text_sequences : The reader for ``format="text"``.
+    read_interactions : Sequences from a table with one row per interaction.
     """
     path = Path(path)
     if format == "auto":

@@ -436,7 +436,14 @@ class Sequences:
             yield self[i]
 
     def to_lists(self) -> list[list]:
-        """Item ids per sequence, as Python lists."""
+        """Item ids per sequence, as Python lists.
+
+        Returns
+        -------
+        list of list
+            One list per sequence (empty for an empty one), its item ids oldest
+            first, as Python scalars.
+        """
         ids = self.vocabulary.decode(self.codes).tolist()
         bounds = self.offsets.tolist()
         return [ids[a:b] for a, b in itertools.pairwise(bounds)]
@@ -452,7 +459,15 @@ class Sequences:
 
     # ------------------------------------------------------------- reshaping
     def positions(self) -> tuple[np.ndarray, np.ndarray]:
-        """Row index and position-within-row of every interaction."""
+        """Row index and position-within-row of every interaction.
+
+        Returns
+        -------
+        rows : ndarray of int64 of shape (n_interactions,)
+            Index of the sequence each interaction belongs to.
+        within : ndarray of int64 of shape (n_interactions,)
+            Position of each interaction inside its sequence, 0 for the oldest.
+        """
         lengths = self.lengths
         rows = np.repeat(np.arange(len(self), dtype=np.int64), lengths)
         within = np.arange(self.codes.size, dtype=np.int64) - np.repeat(
@@ -524,7 +539,13 @@ class Sequences:
         return self.keep_mask(within >= lengths - max_len)
 
     def last_codes(self) -> np.ndarray:
-        """Code of each sequence's last item (every sequence must be non-empty)."""
+        """Code of each sequence's last item (every sequence must be non-empty).
+
+        Returns
+        -------
+        ndarray of int64 of shape (n_sequences,)
+            Internal item code of the most recent item of each sequence.
+        """
         if (self.lengths == 0).any():
             raise ValueError("an empty sequence has no last item")
         return self.codes[self.offsets[1:] - 1]

@@ -19,6 +19,26 @@ logger = logging.getLogger("iadsr_sk")
 class LeaveOneOutSplit:
     """The three parts of a leave-one-out split.
 
+    Returned by :func:`leave_one_out_split`; each parameter becomes the attribute of
+    the same name, described under Attributes.
+
+    Parameters
+    ----------
+    train : Sequences
+        The training histories.
+    valid_input : Sequences
+        Validation inputs.
+    valid_target : ndarray of int
+        Validation targets (item codes), one per user.
+    test_input : Sequences
+        Test inputs.
+    test_target : ndarray of int
+        Test targets (item codes), one per user.
+    kept_rows : ndarray of int
+        Rows of the original sequences that took part.
+    n_dropped_users : int
+        Number of users left out for being too short.
+
     Attributes
     ----------
     train : Sequences
@@ -54,6 +74,7 @@ def leave_one_out_split(
     Parameters
     ----------
     sequences : Sequences or list of item-id lists
+        One history per user, oldest item first.
     max_len : int, optional
         Truncate the validation and test *inputs* to their most recent ``max_len``
         items. Training histories stay whole: recommenders window them themselves.
@@ -160,6 +181,7 @@ class UserKFold(KFold):
     Parameters
     ----------
     n_splits : int, default=5
+        Number of folds, at least 2; each user is held out in exactly one of them.
     shuffle : bool, default=True
         Users are shuffled before they are cut into folds (unlike scikit-learn's
         ``KFold``, whose default is ``False``): histories are often stored in an

@@ -223,7 +223,7 @@ def write_recbole(
 
     See Also
     --------
-    read_recbole : reads these files back.
+    read_recbole : Reads these files back.
 
     Notes
     -----

@@ -168,15 +168,23 @@ class InterestAligner(
         with GRU4Rec, 3 epochs removed 13% of the items and hurt the retrained
         recommender, 10 epochs removed under 1% and did not (see the results page).
     batch_size : int, default=256
+        Training windows per step; windows of similar length are batched together.
     learning_rate : float, default=1e-3
+        Adam's step size, for the backbone and the alignment head alike.
     max_len : int or None, default=None
         Length of the training windows, at most the encoder's ``max_len``; ``None``
         takes the encoder's. Scores (``transform``) always read the encoder's window.
     device : {"cpu", "cuda", "auto"}, str or torch.device, default="cpu"
+        Where to train and score (``"cuda:N"`` also works). ``"auto"`` picks CUDA
+        when available.
     mixed_precision : bool, default=False
         bf16 autocast during training (GPU).
-    random_state : int or None, default=None
+    random_state : int, RandomState instance or None, default=None
+        Seeds the alignment head's initialisation and the random draws of training
+        (dropout, Gumbel noise, sampled contrast positions, batch order); ``None``
+        draws a fresh seed. The global RNGs are left untouched.
     verbose : int, default=0
+        0: silent; 1: a progress bar over epochs; 2: and over the batches of each.
 
     Attributes
     ----------

@@ -30,6 +30,22 @@ __all__ = ["NoiseScores", "SequenceDenoiser"]
 class NoiseScores:
     """Per-position noise scores of some sequences (the InterestAligner's output).
 
+    Returned by :meth:`InterestAligner.transform` and read by
+    :class:`SequenceDenoiser`; each parameter becomes the attribute of the same name.
+
+    Parameters
+    ----------
+    sequences : Sequences
+        The scored sequences.
+    scores : ndarray of shape (n_interactions,)
+        One score per position, aligned with ``sequences.codes``.
+    user_similarity : ndarray of shape (n_sequences,)
+        One long-term similarity per sequence, for the user gate.
+    temperature : float, default=1.0
+        The Gumbel-Sigmoid temperature of the scores (positive).
+    source : object, default=None
+        What the user passed to the pipeline.
+
     Attributes
     ----------
     sequences : Sequences
@@ -143,7 +159,7 @@ class SequenceDenoiser(
 
     See Also
     --------
-    InterestAligner : computes the noise scores this step thresholds.
+    InterestAligner : Computes the noise scores this step thresholds.
 
     Examples
     --------

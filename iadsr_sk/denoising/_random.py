@@ -31,7 +31,10 @@ class RandomDropper(
     Parameters
     ----------
     rate : float in [0, 1), default=0.1
+        Probability that an item is dropped, drawn independently for each position.
     min_length : int, default=1
+        Fewest items a sequence keeps (all of a shorter one); when the draws drop
+        more, dropped items picked at random are kept instead.
     random_state : int, RandomState or None, default=None
         With an int, ``transform`` of the same input gives the same output on every
         call. A ``RandomState`` is drawn from at every call (``fit`` included), so

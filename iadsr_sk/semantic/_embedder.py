@@ -43,11 +43,24 @@ _CACHE_CHUNK = 4096
 class SemanticInterests:
     """Semantic short- and long-term interests of a batch of sequences.
 
+    Returned by :meth:`SemanticEmbedder.transform`; each parameter becomes the
+    attribute of the same name, described under Attributes.
+
     Parameters
     ----------
-    sequences, short_term, long_term, item_embeddings, mode, source
-        As the attributes below. ``short_term`` may be ``None`` in ``"item"`` mode:
-        it is then read from ``item_embeddings`` when asked for.
+    sequences : Sequences
+        The encoded histories.
+    short_term : ndarray of float32 of shape (n_interactions, embedding_dim) or None
+        One vector per interaction. May be ``None`` in ``"item"`` mode only: it is
+        then read from ``item_embeddings`` when asked for.
+    long_term : ndarray of float32 of shape (n_sequences, embedding_dim)
+        One vector per sequence.
+    item_embeddings : ndarray of float32 of shape (n_items, embedding_dim)
+        The vector of every vocabulary item, in code order.
+    mode : {"item", "prefix"}
+        How the interests were formed.
+    source : object or None, default=None
+        What the user passed to ``transform``.
 
     Attributes
     ----------
@@ -325,8 +338,8 @@ class SemanticEmbedder(
 
     See Also
     --------
-    iadsr_sk.CollaborativeEncoder : the collaborative view, the next pipeline step.
-    iadsr_sk.denoising.InterestAligner : aligns the two views.
+    iadsr_sk.CollaborativeEncoder : The collaborative view, the next pipeline step.
+    iadsr_sk.denoising.InterestAligner : Aligns the two views.
 
     Notes
     -----
@@ -810,6 +823,8 @@ class SemanticEmbedder(
         Parameters
         ----------
         texts : iterable of str
+            The texts to embed, one vector each; a single string (not in a list)
+            is refused.
 
         Returns
         -------
