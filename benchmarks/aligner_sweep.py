@@ -32,6 +32,12 @@ model reads).
 users, before the noise was injected) and scores the noisy ones: a ceiling for what
 the scores can find once the models themselves have not learnt from the noise.
 
+``--user-gates THETA ...`` also cuts each setting's scores with
+``SequenceDenoiser(user_gate=THETA)`` (the same standardised, item-centred cut, with
+only the users whose ``cos(h^L, s^L)`` reaches THETA denoised) and reports, per gate,
+the share of users it denoises and what the cut then removes; and the correlation,
+over users, of ``cos(h^L, s^L)`` with the share of a user's history that was injected.
+
 ``--stage1 PATH`` pickles the trained backbone there, or loads it if the file exists
 (with the same dataset, noise and seed), so that several processes can share one
 Stage 1 and split a grid between them.
@@ -103,6 +109,14 @@ def main(argv=None) -> int:
     parser.add_argument("--max-epochs", type=int, default=10, help="Stage-1 epoch cap")
     parser.add_argument("--align-epochs", type=int, default=10)
     parser.add_argument("--removal-rate", type=float, default=0.2)
+    parser.add_argument(
+        "--user-gates",
+        nargs="+",
+        type=float,
+        default=[],
+        metavar="THETA",
+        help="also cut with SequenceDenoiser(user_gate=THETA), for each THETA",
+    )
     parser.add_argument("--grid", nargs="+", default=["default"])
     parser.add_argument(
         "--semantic-mode",
@@ -139,7 +153,14 @@ def main(argv=None) -> int:
                 f"grid entry {entry!r}: InterestAligner has no parameter {unknown}"
             )
         InterestAligner(**params)._validate_params()  # fail before any training
-    SequenceDenoiser(removal_rate=args.removal_rate)._validate_params()
+    for gate in [None, *args.user_gates]:
+        try:
+            SequenceDenoiser(
+                removal_rate=args.removal_rate,
+                **({} if gate is None else {"user_gate": gate}),
+            )._validate_params()
+        except ValueError as error:
+            parser.error(str(error))
     semantic_params = parse_params(
         parser,
         "--semantic-param",
@@ -160,6 +181,10 @@ def main(argv=None) -> int:
 
     split, train, noise, cold = noisy_training(args)
     genuine = ~noise
+    # the share of each user's (noisy) training history that was injected
+    injected_share = np.bincount(
+        train.positions()[0], weights=noise, minlength=len(train)
+    ) / np.maximum(train.lengths, 1)
     log.info("stage 1, semantic view (%s mode)", args.semantic_mode)
     embedder = SemanticEmbedder(
         mode=args.semantic_mode,
@@ -260,6 +285,31 @@ def main(argv=None) -> int:
             "warm_removed": float(dropped[genuine & ~cold].mean()),
             "stage2_seconds": seconds,
         }
+        similarity = np.asarray(scores.user_similarity, dtype=np.float64)
+        if args.user_gates and not np.isnan(similarity).any():
+            row["similarity_vs_injected_share"] = float(
+                np.corrcoef(similarity, injected_share)[0, 1]
+            )
+            row["user_gates"] = []
+            for gate in args.user_gates:
+                gated = SequenceDenoiser(
+                    removal_rate=args.removal_rate,
+                    standardize=True,
+                    center_items=True,
+                    user_gate=gate,
+                ).fit(scores)
+                removed = ~gated.keep_mask(scores)
+                row["user_gates"].append(
+                    {
+                        "user_gate": gate,
+                        "users_denoised": float((similarity >= gate).mean()),
+                        "removed": float(removed.mean()),
+                        "precision": float(noise[removed].mean()) if removed.any() else 0.0,
+                        "recall": float(removed[noise].mean()),
+                        "cold_removed": float(removed[genuine & cold].mean()),
+                        "warm_removed": float(removed[genuine & ~cold].mean()),
+                    }
+                )
         rows.append(row)
         emit(
             f"| {entry} | {row['roc_auc']:.3f} | {row['roc_auc_user_z']:.3f} | "
@@ -267,6 +317,35 @@ def main(argv=None) -> int:
             f"{' / '.join(f'{v:.3f}' for v in terms.values()) or '-'} | "
             f"{row['precision']:.3f} | {row['recall']:.3f} | "
             f"{row['cold_removed']:.3f} | {row['warm_removed']:.3f} | {seconds:.0f} |"
+        )
+    gated_rows = [row for row in rows if "user_gates" in row]
+    if gated_rows:
+        emit(
+            "\nThe same cut with a user gate (only the users whose cos(h^L, s^L) "
+            "reaches it are denoised; the cutoff stays the one learnt from every "
+            "training position):\n"
+        )
+        emit(
+            "| setting | user gate | users denoised | removed | precision | recall "
+            "| genuine cold removed | genuine warm removed |"
+        )
+        emit("|---|---|---|---|---|---|---|---|")
+        for row in gated_rows:
+            ungated = {"user_gate": -1.0, "users_denoised": 1.0, **row}
+            for cut in [ungated, *row["user_gates"]]:
+                emit(
+                    f"| {row['setting']} | {cut['user_gate']:g} | "
+                    f"{cut['users_denoised']:.1%} | {cut['removed']:.3f} | "
+                    f"{cut['precision']:.3f} | {cut['recall']:.3f} | "
+                    f"{cut['cold_removed']:.3f} | {cut['warm_removed']:.3f} |"
+                )
+        emit(
+            "\nCorrelation over users of cos(h^L, s^L) with the injected share of "
+            "the user's history: "
+            + ", ".join(
+                f"{row['setting']} {row['similarity_vs_injected_share']:.3f}"
+                for row in gated_rows
+            )
         )
     if args.out:
         stage1_record = {
