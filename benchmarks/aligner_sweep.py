@@ -299,6 +299,12 @@ def main(argv=None) -> int:
                     user_gate=gate,
                 ).fit(scores)
                 removed = ~gated.keep_mask(scores)
+                # the ungated cut that removes as much, for comparison
+                same_size = ~SequenceDenoiser(
+                    removal_rate=float(removed.mean()),
+                    standardize=True,
+                    center_items=True,
+                ).fit(scores).keep_mask(scores)
                 row["user_gates"].append(
                     {
                         "user_gate": gate,
@@ -308,6 +314,13 @@ def main(argv=None) -> int:
                         "recall": float(removed[noise].mean()),
                         "cold_removed": float(removed[genuine & cold].mean()),
                         "warm_removed": float(removed[genuine & ~cold].mean()),
+                        "ungated_same_size": {
+                            "removed": float(same_size.mean()),
+                            "precision": float(noise[same_size].mean())
+                            if same_size.any()
+                            else 0.0,
+                            "cold_removed": float(same_size[genuine & cold].mean()),
+                        },
                     }
                 )
         rows.append(row)
@@ -327,17 +340,24 @@ def main(argv=None) -> int:
         )
         emit(
             "| setting | user gate | users denoised | removed | precision | recall "
-            "| genuine cold removed | genuine warm removed |"
+            "| genuine cold removed | genuine warm removed | ungated cut removing "
+            "as much: precision / genuine cold removed |"
         )
-        emit("|---|---|---|---|---|---|---|---|")
+        emit("|---|---|---|---|---|---|---|---|---|")
         for row in gated_rows:
             ungated = {"user_gate": -1.0, "users_denoised": 1.0, **row}
             for cut in [ungated, *row["user_gates"]]:
+                same = cut.get("ungated_same_size")
                 emit(
                     f"| {row['setting']} | {cut['user_gate']:g} | "
                     f"{cut['users_denoised']:.1%} | {cut['removed']:.3f} | "
                     f"{cut['precision']:.3f} | {cut['recall']:.3f} | "
-                    f"{cut['cold_removed']:.3f} | {cut['warm_removed']:.3f} |"
+                    f"{cut['cold_removed']:.3f} | {cut['warm_removed']:.3f} | "
+                    + (
+                        "- |"
+                        if same is None
+                        else f"{same['precision']:.3f} / {same['cold_removed']:.3f} |"
+                    )
                 )
         emit(
             "\nCorrelation over users of cos(h^L, s^L) with the injected share of "

@@ -254,6 +254,8 @@ def test_user_gates_cut_only_the_users_whose_views_agree(sweep, monkeypatch, tmp
     assert nobody["users_denoised"] == 0.0 and nobody["removed"] == 0.0
     assert 0.0 < half["users_denoised"] < 1.0
     assert 0.0 < half["removed"] < full["removed"]
+    # compared with the ungated cut that removes as much
+    assert half["ungated_same_size"]["removed"] == pytest.approx(half["removed"], abs=0.05)
     assert -1.0 <= full["similarity_vs_injected_share"] <= 1.0
     # collab-only scores carry no semantic view, so no gate applies to them
     assert "user_gates" not in collab_only
