@@ -38,6 +38,10 @@ only the users whose ``cos(h^L, s^L)`` reaches THETA denoised) and reports, per 
 the share of users it denoises and what the cut then removes; and the correlation,
 over users, of ``cos(h^L, s^L)`` with the share of a user's history that was injected.
 
+``--also-removal-rates R ...`` cuts each setting's scores again at each rate R (the
+same standardised, item-centred cut) and reports, per rate, precision, recall and
+the genuine cold and warm items removed, without training anything more.
+
 ``--stage1 PATH`` pickles the trained backbone there, or loads it if the file exists
 (with the same dataset, noise and seed), so that several processes can share one
 Stage 1 and split a grid between them.
@@ -110,6 +114,14 @@ def main(argv=None) -> int:
     parser.add_argument("--align-epochs", type=int, default=10)
     parser.add_argument("--removal-rate", type=float, default=0.2)
     parser.add_argument(
+        "--also-removal-rates",
+        nargs="+",
+        type=float,
+        default=[],
+        metavar="R",
+        help="also cut each setting's scores at these removal rates",
+    )
+    parser.add_argument(
         "--user-gates",
         nargs="+",
         type=float,
@@ -153,12 +165,14 @@ def main(argv=None) -> int:
                 f"grid entry {entry!r}: InterestAligner has no parameter {unknown}"
             )
         InterestAligner(**params)._validate_params()  # fail before any training
-    for gate in [None, *args.user_gates]:
+    checked = [{"removal_rate": args.removal_rate}]
+    checked += [{"removal_rate": rate} for rate in args.also_removal_rates]
+    checked += [
+        {"removal_rate": args.removal_rate, "user_gate": g} for g in args.user_gates
+    ]
+    for params in checked:
         try:
-            SequenceDenoiser(
-                removal_rate=args.removal_rate,
-                **({} if gate is None else {"user_gate": gate}),
-            )._validate_params()
+            SequenceDenoiser(**params)._validate_params()
         except ValueError as error:
             parser.error(str(error))
     semantic_params = parse_params(
@@ -285,6 +299,21 @@ def main(argv=None) -> int:
             "warm_removed": float(dropped[genuine & ~cold].mean()),
             "stage2_seconds": seconds,
         }
+        row["by_removal_rate"] = []
+        for rate in args.also_removal_rates:
+            cut = ~SequenceDenoiser(
+                removal_rate=rate, standardize=True, center_items=True
+            ).fit(scores).keep_mask(scores)
+            row["by_removal_rate"].append(
+                {
+                    "removal_rate": rate,
+                    "removed": float(cut.mean()),
+                    "precision": float(noise[cut].mean()) if cut.any() else 0.0,
+                    "recall": float(cut[noise].mean()),
+                    "cold_removed": float(cut[genuine & cold].mean()),
+                    "warm_removed": float(cut[genuine & ~cold].mean()),
+                }
+            )
         similarity = np.asarray(scores.user_similarity, dtype=np.float64)
         if args.user_gates and not np.isnan(similarity).any():
             row["similarity_vs_injected_share"] = float(
@@ -331,6 +360,27 @@ def main(argv=None) -> int:
             f"{row['precision']:.3f} | {row['recall']:.3f} | "
             f"{row['cold_removed']:.3f} | {row['warm_removed']:.3f} | {seconds:.0f} |"
         )
+    if args.also_removal_rates:
+        emit(
+            "\nThe same cut at other removal rates (the scores above, cut again; "
+            "nothing retrained):\n"
+        )
+        emit(
+            "| setting | removal rate | removed | precision | recall "
+            "| genuine cold removed | genuine warm removed |"
+        )
+        emit("|---|---|---|---|---|---|---|")
+        for row in rows:
+            for cut in [
+                {"removal_rate": args.removal_rate, **row},
+                *row["by_removal_rate"],
+            ]:
+                emit(
+                    f"| {row['setting']} | {cut['removal_rate']:g} | "
+                    f"{cut['removed']:.3f} | {cut['precision']:.3f} | "
+                    f"{cut['recall']:.3f} | {cut['cold_removed']:.3f} | "
+                    f"{cut['warm_removed']:.3f} |"
+                )
     gated_rows = [row for row in rows if "user_gates" in row]
     if gated_rows:
         emit(

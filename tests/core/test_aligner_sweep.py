@@ -267,3 +267,26 @@ def test_bad_user_gates_are_refused_before_any_training(sweep, capsys):
     with pytest.raises(SystemExit):
         sweep.main(["--dataset", "no-such-dataset", "--user-gates", "1.5"])
     assert "user_gate" in capsys.readouterr().err
+
+
+def test_other_removal_rates_cut_the_same_scores(sweep, monkeypatch, tmp_path):
+    _tiny_data(sweep, monkeypatch)
+    out = tmp_path / "sweep"
+    argv = ["--align-epochs", "1", "--embedding-cache", str(tmp_path / "cache")]
+    argv += ["--out", str(out), "--grid", "default", "variant=collab_only"]
+    sweep.main([*argv, "--removal-rate", "0.2", "--also-removal-rates", "0", "0.4"])
+    for row in json.loads(out.with_suffix(".json").read_text())["rows"]:
+        nothing, more = row["by_removal_rate"]
+        assert nothing["removal_rate"] == 0 and nothing["removed"] == 0.0
+        assert nothing["cold_removed"] == 0.0
+        assert more["removal_rate"] == 0.4
+        assert row["removed"] < more["removed"] <= 0.45
+        assert more["recall"] >= row["recall"]  # a larger cut of the same ranking
+    text = out.with_suffix(".md").read_text()
+    assert "| default | 0.4 | " in text and "| variant=collab_only | 0 | 0.000 |" in text
+
+
+def test_bad_other_removal_rates_are_refused_before_any_training(sweep, capsys):
+    with pytest.raises(SystemExit):
+        sweep.main(["--dataset", "no-such-dataset", "--also-removal-rates", "1"])
+    assert "'removal_rate' parameter of SequenceDenoiser" in capsys.readouterr().err
