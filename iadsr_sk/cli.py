@@ -582,8 +582,9 @@ def _check_options(args) -> None:
 
 def _check_learned_options(args) -> None:
     """The options of a learned denoiser (``--denoiser iadsr``, ``collab-only``, ...)."""
-    _aligner_params(args)  # refused here, before any data is read
-    if _denoiser_params(args).get("user_gate", -1) > -1 and args.denoiser not in SEMANTIC:
+    _step_params(args, "--align-param")  # refused here, before any data is read
+    gate = _step_params(args, "--denoise-param").get("user_gate", -1)
+    if gate > -1 and args.denoiser not in SEMANTIC:
         raise ValueError(
             "--denoise-param user_gate needs a denoiser with a semantic view "
             f"(--denoiser {_one_of(SEMANTIC)}): the gate compares the two views' "
@@ -705,19 +706,6 @@ _ALIGNER_OPTIONS = {
 }
 
 
-def _aligner_params(args) -> dict:
-    """``--align-param`` entries as InterestAligner parameters (ValueError if bad)."""
-    from .denoising import InterestAligner
-
-    return estimator_params(
-        "--align-param",
-        args.align_param,
-        InterestAligner,
-        reserved=_ALIGNER_OPTIONS,
-        setter="the command",
-    )
-
-
 #: SequenceDenoiser parameters a run sets itself, and the option that sets each
 _DENOISER_OPTIONS = {
     "threshold": "--threshold",
@@ -727,15 +715,25 @@ _DENOISER_OPTIONS = {
 }
 
 
-def _denoiser_params(args) -> dict:
-    """``--denoise-param`` entries as SequenceDenoiser parameters (ValueError if bad)."""
-    from .denoising import SequenceDenoiser
+#: the NAME=VALUE options of the Stage-2 steps: (attribute of the parsed arguments,
+#: the step's estimator class, its parameters the command sets itself)
+_STEP_OPTIONS = {
+    "--align-param": ("align_param", "InterestAligner", _ALIGNER_OPTIONS),
+    "--denoise-param": ("denoise_param", "SequenceDenoiser", _DENOISER_OPTIONS),
+}
 
+
+def _step_params(args, option: str) -> dict:
+    """The entries of ``--align-param`` or ``--denoise-param`` as parameters of the
+    step's estimator (ValueError naming the option if one is bad)."""
+    from . import denoising
+
+    attribute, estimator, reserved = _STEP_OPTIONS[option]
     return estimator_params(
-        "--denoise-param",
-        args.denoise_param,
-        SequenceDenoiser,
-        reserved=_DENOISER_OPTIONS,
+        option,
+        getattr(args, attribute),
+        getattr(denoising, estimator),
+        reserved=reserved,
         setter="the command",
     )
 
@@ -769,8 +767,8 @@ def _denoising_run(args) -> DenoisingRun:
         preset=args.preset,
         **given,
         verbose=0 if args.quiet else 1,
-        aligner_params=_aligner_params(args),
-        denoiser_params=_denoiser_params(args)
+        aligner_params=_step_params(args, "--align-param"),
+        denoiser_params=_step_params(args, "--denoise-param")
         | {
             name: True
             for name, on in (

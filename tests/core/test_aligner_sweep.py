@@ -238,13 +238,21 @@ def test_fit_on_chooses_the_histories_both_stages_learn_from(
     assert len(full["roc_auc_terms"]) == 3 and collab_only["roc_auc_terms"] == {}
 
 
-def test_user_gates_cut_only_the_users_whose_views_agree(sweep, monkeypatch, tmp_path):
+def _tiny_sweep(sweep, monkeypatch, tmp_path, *options):
+    """Run the sweep on the tiny data with the full method and collab-only and the
+    given ``options``; returns (the JSON rows, the Markdown text)."""
     _tiny_data(sweep, monkeypatch)
     out = tmp_path / "sweep"
     argv = ["--align-epochs", "1", "--embedding-cache", str(tmp_path / "cache")]
     argv += ["--out", str(out), "--grid", "default", "variant=collab_only"]
-    sweep.main([*argv, "--user-gates", "-1", "0", "1"])
-    full, collab_only = json.loads(out.with_suffix(".json").read_text())["rows"]
+    sweep.main([*argv, *options])
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    return rows, out.with_suffix(".md").read_text()
+
+
+def test_user_gates_cut_only_the_users_whose_views_agree(sweep, monkeypatch, tmp_path):
+    rows, text = _tiny_sweep(sweep, monkeypatch, tmp_path, "--user-gates", "-1", "0", "1")
+    full, collab_only = rows
     everyone, half, nobody = full["user_gates"]
     # -1 gates nobody out: the cut of the main table
     assert everyone["users_denoised"] == 1.0
@@ -259,7 +267,6 @@ def test_user_gates_cut_only_the_users_whose_views_agree(sweep, monkeypatch, tmp
     assert -1.0 <= full["similarity_vs_injected_share"] <= 1.0
     # collab-only scores carry no semantic view, so no gate applies to them
     assert "user_gates" not in collab_only
-    text = out.with_suffix(".md").read_text()
     assert "| default | 0 | " in text and "| default | -1 | 100.0% |" in text
 
 
@@ -270,19 +277,23 @@ def test_bad_user_gates_are_refused_before_any_training(sweep, capsys):
 
 
 def test_other_removal_rates_cut_the_same_scores(sweep, monkeypatch, tmp_path):
-    _tiny_data(sweep, monkeypatch)
-    out = tmp_path / "sweep"
-    argv = ["--align-epochs", "1", "--embedding-cache", str(tmp_path / "cache")]
-    argv += ["--out", str(out), "--grid", "default", "variant=collab_only"]
-    sweep.main([*argv, "--removal-rate", "0.2", "--also-removal-rates", "0", "0.4"])
-    for row in json.loads(out.with_suffix(".json").read_text())["rows"]:
+    rows, text = _tiny_sweep(
+        sweep,
+        monkeypatch,
+        tmp_path,
+        "--removal-rate",
+        "0.2",
+        "--also-removal-rates",
+        "0",
+        "0.4",
+    )
+    for row in rows:
         nothing, more = row["by_removal_rate"]
         assert nothing["removal_rate"] == 0 and nothing["removed"] == 0.0
         assert nothing["cold_removed"] == 0.0
         assert more["removal_rate"] == 0.4
         assert row["removed"] < more["removed"] <= 0.45
         assert more["recall"] >= row["recall"]  # a larger cut of the same ranking
-    text = out.with_suffix(".md").read_text()
     assert "| default | 0.4 | " in text and "| variant=collab_only | 0 | 0.000 |" in text
 
 
