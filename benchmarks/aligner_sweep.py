@@ -100,6 +100,27 @@ def parse_setting(entry: str) -> dict:
     )
 
 
+def _cut(scores, removal_rate: float, **options) -> np.ndarray:
+    """The positions the standardised, item-centred cut removes (one bool each)."""
+    denoiser = SequenceDenoiser(
+        removal_rate=removal_rate, standardize=True, center_items=True, **options
+    )
+    return ~denoiser.fit(scores).keep_mask(scores)
+
+
+def _removal_figures(removed, noise, cold) -> dict:
+    """Share removed; precision and recall against the injected positions ``noise``;
+    shares of the genuine cold and warm items removed."""
+    genuine = ~noise
+    return {
+        "removed": float(removed.mean()),
+        "precision": float(noise[removed].mean()) if removed.any() else 0.0,
+        "recall": float(removed[noise].mean()),
+        "cold_removed": float(removed[genuine & cold].mean()),
+        "warm_removed": float(removed[genuine & ~cold].mean()),
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="beauty")
@@ -194,7 +215,6 @@ def main(argv=None) -> int:
     log = logging.getLogger("aligner_sweep")
 
     split, train, noise, cold = noisy_training(args)
-    genuine = ~noise
     # the share of each user's (noisy) training history that was injected
     injected_share = np.bincount(
         train.positions()[0], weights=noise, minlength=len(train)
@@ -292,28 +312,13 @@ def main(argv=None) -> int:
             # the ranking the cut uses (as the experiment's ``roc_auc_cut``)
             "roc_auc_cut": float(roc_auc_score(noise, -denoiser._values(scores))),
             "roc_auc_terms": terms,
-            "removed": float(dropped.mean()),
-            "precision": float(noise[dropped].mean()) if dropped.any() else 0.0,
-            "recall": float(dropped[noise].mean()),
-            "cold_removed": float(dropped[genuine & cold].mean()),
-            "warm_removed": float(dropped[genuine & ~cold].mean()),
+            **_removal_figures(dropped, noise, cold),
             "stage2_seconds": seconds,
         }
-        row["by_removal_rate"] = []
-        for rate in args.also_removal_rates:
-            cut = ~SequenceDenoiser(
-                removal_rate=rate, standardize=True, center_items=True
-            ).fit(scores).keep_mask(scores)
-            row["by_removal_rate"].append(
-                {
-                    "removal_rate": rate,
-                    "removed": float(cut.mean()),
-                    "precision": float(noise[cut].mean()) if cut.any() else 0.0,
-                    "recall": float(cut[noise].mean()),
-                    "cold_removed": float(cut[genuine & cold].mean()),
-                    "warm_removed": float(cut[genuine & ~cold].mean()),
-                }
-            )
+        row["by_removal_rate"] = [
+            {"removal_rate": rate, **_removal_figures(_cut(scores, rate), noise, cold)}
+            for rate in args.also_removal_rates
+        ]
         similarity = np.asarray(scores.user_similarity, dtype=np.float64)
         if args.user_gates and not np.isnan(similarity).any():
             row["similarity_vs_injected_share"] = float(
@@ -321,35 +326,15 @@ def main(argv=None) -> int:
             )
             row["user_gates"] = []
             for gate in args.user_gates:
-                gated = SequenceDenoiser(
-                    removal_rate=args.removal_rate,
-                    standardize=True,
-                    center_items=True,
-                    user_gate=gate,
-                ).fit(scores)
-                removed = ~gated.keep_mask(scores)
+                removed = _cut(scores, args.removal_rate, user_gate=gate)
                 # the ungated cut that removes as much, for comparison
-                same_size = ~SequenceDenoiser(
-                    removal_rate=float(removed.mean()),
-                    standardize=True,
-                    center_items=True,
-                ).fit(scores).keep_mask(scores)
+                same_size = _cut(scores, float(removed.mean()))
                 row["user_gates"].append(
                     {
                         "user_gate": gate,
                         "users_denoised": float((similarity >= gate).mean()),
-                        "removed": float(removed.mean()),
-                        "precision": float(noise[removed].mean()) if removed.any() else 0.0,
-                        "recall": float(removed[noise].mean()),
-                        "cold_removed": float(removed[genuine & cold].mean()),
-                        "warm_removed": float(removed[genuine & ~cold].mean()),
-                        "ungated_same_size": {
-                            "removed": float(same_size.mean()),
-                            "precision": float(noise[same_size].mean())
-                            if same_size.any()
-                            else 0.0,
-                            "cold_removed": float(same_size[genuine & cold].mean()),
-                        },
+                        **_removal_figures(removed, noise, cold),
+                        "ungated_same_size": _removal_figures(same_size, noise, cold),
                     }
                 )
         rows.append(row)
