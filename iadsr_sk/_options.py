@@ -16,17 +16,19 @@ def parse_value(value: str):
 
 def parse_assignment(item: str) -> tuple[str, object] | None:
     """``"a=1"`` -> ``("a", 1)`` (the value as ``parse_value``); None where ``item`` is
-    not ``NAME=VALUE``."""
+    not ``NAME=VALUE`` (an empty name or value included)."""
     name, eq, value = item.partition("=")
-    return (name, parse_value(value)) if eq and name else None
+    return (name, parse_value(value)) if eq and name and value else None
 
 
-def parse_assignments(items, malformed, not_a_number) -> dict:
+def parse_assignments(items, malformed, not_a_number, repeated=None) -> dict:
     """``NAME=VALUE`` entries as ``{name: value}`` (values as ``parse_value``).
 
     An entry that is not ``NAME=VALUE``, or whose value looks like a number but is not
     valid JSON, raises :class:`ValueError` with ``malformed(entry)`` or
-    ``not_a_number(entry)`` as its message.
+    ``not_a_number(entry)`` as its message; a name given twice raises it with
+    ``repeated(name)`` (by default ``"NAME is set more than once"``), never keeping
+    one of the two values silently.
     """
     params = {}
     for item in items:
@@ -36,7 +38,13 @@ def parse_assignments(items, malformed, not_a_number) -> dict:
             raise ValueError(not_a_number(item)) from None
         if assignment is None:
             raise ValueError(malformed(item))
-        params[assignment[0]] = assignment[1]
+        name, value = assignment
+        if name in params:
+            message = (
+                f"{name} is set more than once" if repeated is None else repeated(name)
+            )
+            raise ValueError(message)
+        params[name] = value
     return params
 
 
@@ -54,6 +62,7 @@ def estimator_params(option: str, items, estimator, reserved=None, setter="the s
         items,
         malformed=lambda item: f"{option} {item!r}: expected NAME=VALUE",
         not_a_number=lambda item: f"{option} {item!r}: its value is not a number",
+        repeated=lambda name: f"{option} {name}: given more than once",
     )
     for name, option_that_sets in (reserved or {}).items():
         if name in params:
