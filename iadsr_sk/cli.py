@@ -209,7 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_rate,
         help="--denoiser random: its drop rate (default 0.1); a learned denoiser: "
         "remove this share of the training items, the lowest-scoring, instead of "
-        "thresholding the scores (SequenceDenoiser(removal_rate=...))",
+        "thresholding the scores (SequenceDenoiser(removal_rate=...)); with "
+        "--denoise-param user_gate the users it leaves out keep every item, so less "
+        "is removed",
     )
     den.add_argument(
         "--drop-rate-grid",
@@ -261,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a learned denoiser: an InterestAligner parameter (repeatable), e.g. "
+        help="a learned denoiser: an InterestAligner parameter no other option sets "
+        "(repeatable), e.g. "
         "temperature=0.2 or interest_size=128; numbers, true, false and null are read "
         "as JSON",
     )
@@ -270,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a learned denoiser: a SequenceDenoiser parameter (repeatable), e.g. "
+        help="a learned denoiser: a SequenceDenoiser parameter no other option sets "
+        "(repeatable), e.g. "
         "min_length=3, keep_last=true or user_gate=0.2 (denoise only the users whose "
         "two long-term interests agree that much; not with collab-only)",
     )

@@ -270,7 +270,8 @@ class CollaborativeEncoder(
         Parameters
         ----------
         X : Sequences, list of item-id lists, or object with ``.sequences``
-            Training histories; the catalog is built from their items.
+            Training histories. The catalog is ``X``'s vocabulary (for a list of
+            lists, the items it holds).
         y : None
             Ignored.
         eval_set : (inputs, targets), optional

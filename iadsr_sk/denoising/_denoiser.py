@@ -121,7 +121,9 @@ class SequenceDenoiser(
         the training positions' scores, so that about this share of the training
         items is removed; ``transform`` applies the same cutoff to any sequences
         (``threshold`` is then not used). ``0`` removes nothing (e.g. as one point
-        of a grid). Scores have no fixed scale across
+        of a grid). The cutoff is learnt from every training position, so with a
+        ``user_gate`` the users it leaves out keep all their items and less than
+        this share is removed. Scores have no fixed scale across
         datasets and training lengths, so a removal budget is often the easier
         knob to tune (e.g. with ``GridSearchCV`` over ``denoise__removal_rate``).
     standardize : bool, default=False
