@@ -32,11 +32,13 @@ model reads).
 users, before the noise was injected) and scores the noisy ones: a ceiling for what
 the scores can find once the models themselves have not learnt from the noise.
 
-``--user-gates THETA ...`` also cuts each setting's scores with
+``--user-gates THETA ...`` cuts the scores again with
 ``SequenceDenoiser(user_gate=THETA)`` (the same standardised, item-centred cut, with
-only the users whose ``cos(h^L, s^L)`` reaches THETA denoised) and reports, per gate,
-the share of users it denoises and what the cut then removes; and the correlation,
-over users, of ``cos(h^L, s^L)`` with the share of a user's history that was injected.
+only the users whose ``cos(h^L, s^L)`` reaches THETA denoised), for every setting with
+a semantic view (not ``variant=collab_only``), and reports, per gate, the share of
+users it denoises, what the cut then removes and what the ungated cut removing as
+many items removes; and the correlation, over users, of ``cos(h^L, s^L)`` with the
+share of a user's history that was injected.
 
 ``--also-removal-rates R ...`` cuts each setting's scores again at each rate R (the
 same standardised, item-centred cut) and reports, per rate, precision, recall and
@@ -97,6 +99,7 @@ def parse_setting(entry: str) -> dict:
         entry.split(","),
         malformed=lambda _: f"grid entry {entry!r}: expected NAME=VALUE[,NAME=VALUE...]",
         not_a_number=lambda item: f"grid entry {entry!r}: {item!r} is not a number",
+        repeated=lambda name: f"grid entry {entry!r}: {name} is set more than once",
     )
 
 
@@ -186,16 +189,16 @@ def main(argv=None) -> int:
                 f"grid entry {entry!r}: InterestAligner has no parameter {unknown}"
             )
         InterestAligner(**params)._validate_params()  # fail before any training
-    checked = [{"removal_rate": args.removal_rate}]
-    checked += [{"removal_rate": rate} for rate in args.also_removal_rates]
+    checked = [("--removal-rate", "removal_rate", args.removal_rate)]
     checked += [
-        {"removal_rate": args.removal_rate, "user_gate": g} for g in args.user_gates
+        ("--also-removal-rates", "removal_rate", rate) for rate in args.also_removal_rates
     ]
-    for params in checked:
+    checked += [("--user-gates", "user_gate", gate) for gate in args.user_gates]
+    for option, name, value in checked:
         try:
-            SequenceDenoiser(**params)._validate_params()
+            SequenceDenoiser(**{name: value})._validate_params()
         except ValueError as error:
-            parser.error(str(error))
+            parser.error(f"{option} {value:g}: {error}")
     semantic_params = parse_params(
         parser,
         "--semantic-param",
@@ -367,6 +370,12 @@ def main(argv=None) -> int:
                     f"{cut['warm_removed']:.3f} |"
                 )
     gated_rows = [row for row in rows if "user_gates" in row]
+    ungatable = [row["setting"] for row in rows if "user_gates" not in row]
+    if args.user_gates and ungatable:
+        emit(
+            f"\nNo user gate for {', '.join(ungatable)}: without a semantic view "
+            "there is no cos(h^L, s^L) to gate on."
+        )
     if gated_rows:
         emit(
             "\nThe same cut with a user gate (only the users whose cos(h^L, s^L) "

@@ -401,6 +401,16 @@ def main(argv=None) -> int:
             "removal_rate": "--drop-rate-grid, or an ablation's '@rate' or '@R'",
         },
     )
+    if denoiser_params.get("user_gate", -1) > -1:
+        # a learned ablation cut at a rate takes these parameters; collab-only has no
+        # cos(h^L, s^L) to gate on, and would fail only after the IADSR runs
+        gateless = [a for a in args.ablations if a.startswith("collab-only@")]
+        if gateless:
+            parser.error(
+                "--denoise-param user_gate: the collaborative-only ablation has no "
+                f"semantic view to gate on; leave {', '.join(gateless)} out of "
+                "--ablations"
+            )
     grid = None if args.drop_rate_grid is None else tuple(args.drop_rate_grid)
     out = Path(args.out + args.tag)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,9 @@ def test_entries_parse_numbers_and_strings(sweep):
     assert sweep.parse_setting("gumbel_noise=logistic") == {"gumbel_noise": "logistic"}
 
 
-@pytest.mark.parametrize("entry", ["temperature", "=0.2", "temperature=0.2,"])
+@pytest.mark.parametrize(
+    "entry", ["temperature", "=0.2", "temperature=0.2,", "temperature="]
+)
 def test_malformed_entries_are_refused(sweep, entry):
     with pytest.raises(ValueError, match="NAME=VALUE"):
         sweep.parse_setting(entry)
@@ -41,6 +43,11 @@ def test_malformed_entries_are_refused(sweep, entry):
     [
         ("temperature", "grid entry 'temperature': expected NAME=VALUE"),
         ("temperature=0.2.1", "grid entry 'temperature=0.2.1': 'temperature=0.2.1' is not"),
+        (
+            "temperature=0.2,temperature=0.5",
+            "grid entry 'temperature=0.2,temperature=0.5': temperature is set more than "
+            "once",
+        ),
     ],
 )
 def test_malformed_entries_stop_the_script_with_a_message(sweep, capsys, entry, message):
@@ -64,7 +71,8 @@ def test_unknown_parameters_are_named(sweep, capsys):
 def test_bad_removal_rate_is_refused_before_any_training(sweep, capsys):
     with pytest.raises(SystemExit):
         sweep.main(["--dataset", "no-such-dataset", "--removal-rate", "1.5"])
-    assert "'removal_rate' parameter of SequenceDenoiser" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--removal-rate 1.5: The 'removal_rate' parameter of SequenceDenoiser" in err
 
 
 def test_unknown_variants_are_refused_before_any_training(sweep):
@@ -251,8 +259,20 @@ def _tiny_sweep(sweep, monkeypatch, tmp_path, *options):
 
 
 def test_user_gates_cut_only_the_users_whose_views_agree(sweep, monkeypatch, tmp_path):
+    similarities = []  # cos(h^L, s^L) of every scored user, per setting
+
+    class RecordedAligner(InterestAligner):
+        def transform(self, X):
+            scores = super().transform(X)
+            similarities.append(np.asarray(scores.user_similarity, dtype=np.float64))
+            return scores
+
+    monkeypatch.setattr(sweep, "InterestAligner", RecordedAligner)
     rows, text = _tiny_sweep(sweep, monkeypatch, tmp_path, "--user-gates", "-1", "0", "1")
     full, collab_only = rows
+    train, noise = sweep.noisy_training(None)[1:3]
+    per_user = np.bincount(train.positions()[0], weights=noise, minlength=len(train))
+    injected_share = per_user / train.lengths
     everyone, half, nobody = full["user_gates"]
     # -1 gates nobody out: the cut of the main table
     assert everyone["users_denoised"] == 1.0
@@ -264,16 +284,19 @@ def test_user_gates_cut_only_the_users_whose_views_agree(sweep, monkeypatch, tmp
     assert 0.0 < half["removed"] < full["removed"]
     # compared with the ungated cut that removes as much
     assert half["ungated_same_size"]["removed"] == pytest.approx(half["removed"], abs=0.05)
-    assert -1.0 <= full["similarity_vs_injected_share"] <= 1.0
+    assert full["similarity_vs_injected_share"] == pytest.approx(
+        np.corrcoef(similarities[0], injected_share)[0, 1]
+    )
     # collab-only scores carry no semantic view, so no gate applies to them
     assert "user_gates" not in collab_only
+    assert "No user gate for variant=collab_only: without a semantic view" in text
     assert "| default | 0 | " in text and "| default | -1 | 100.0% |" in text
 
 
 def test_bad_user_gates_are_refused_before_any_training(sweep, capsys):
     with pytest.raises(SystemExit):
-        sweep.main(["--dataset", "no-such-dataset", "--user-gates", "1.5"])
-    assert "user_gate" in capsys.readouterr().err
+        sweep.main(["--dataset", "no-such-dataset", "--user-gates", "0.2", "1.5"])
+    assert "--user-gates 1.5: The 'user_gate' parameter" in capsys.readouterr().err
 
 
 def test_other_removal_rates_cut_the_same_scores(sweep, monkeypatch, tmp_path):
@@ -300,4 +323,5 @@ def test_other_removal_rates_cut_the_same_scores(sweep, monkeypatch, tmp_path):
 def test_bad_other_removal_rates_are_refused_before_any_training(sweep, capsys):
     with pytest.raises(SystemExit):
         sweep.main(["--dataset", "no-such-dataset", "--also-removal-rates", "1"])
-    assert "'removal_rate' parameter of SequenceDenoiser" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--also-removal-rates 1: The 'removal_rate' parameter of SequenceDenoiser" in err

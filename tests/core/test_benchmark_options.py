@@ -49,6 +49,18 @@ def test_bad_denoiser_params_are_refused(load_benchmark, capsys, entry, message)
     assert message in capsys.readouterr().err
 
 
+def test_a_user_gate_refuses_the_gateless_ablation_before_any_run(load_benchmark, capsys):
+    module = load_benchmark("denoising")
+    argv = [*SCRIPTS["denoising"], "--denoise-param", "user_gate=0.2"]
+    with pytest.raises(SystemExit) as exit_:
+        module.main([*argv, "--ablations", "random", "collab-only@rate"])
+    assert exit_.value.code == 2
+    assert (
+        "--denoise-param user_gate: the collaborative-only ablation has no semantic "
+        "view to gate on; leave collab-only@rate out of --ablations"
+    ) in capsys.readouterr().err
+
+
 def test_params_parse_numbers_booleans_and_strings(load_benchmark):
     import argparse
 
