@@ -55,8 +55,8 @@ def estimator_params(option: str, items, estimator, reserved=None, setter="the s
     Raises :class:`ValueError` naming ``option`` and the problem: an entry that is not
     ``NAME=VALUE`` (or a value that is not valid JSON where it looks like a number), a
     parameter ``estimator`` does not have, one in ``reserved`` (``{name: the option
-    that sets it}``, said to be set by ``setter``), a value ``estimator``'s own
-    validation refuses.
+    that sets it}``, said to be set by ``setter``), ``true`` or ``false`` for a
+    parameter that is not boolean, a value ``estimator``'s own validation refuses.
     """
     params = parse_assignments(
         items,
@@ -70,6 +70,15 @@ def estimator_params(option: str, items, estimator, reserved=None, setter="the s
     unknown = sorted(set(params) - set(estimator().get_params()))
     if unknown:
         raise ValueError(f"{option}: {estimator.__name__} has no parameter {unknown}")
+    # scikit-learn's numeric constraints take True and False as 1 and 0; a command
+    # line that reads "min_length=true" as 1 would hide a slip
+    constraints = getattr(estimator, "_parameter_constraints", {})
+    for name, value in params.items():
+        if isinstance(value, bool) and "boolean" not in constraints.get(name, ["boolean"]):
+            raise ValueError(
+                f"{option} {name}={str(value).lower()}: {estimator.__name__}'s {name} "
+                "is not a true/false setting"
+            )
     try:
         estimator(**params)._validate_params()
     except (TypeError, ValueError) as error:

@@ -469,6 +469,9 @@ def test_align_params_reach_the_aligner_and_the_results(cycle, tmp_path, monkeyp
     [
         (["--denoise-param", "min_length"], "--denoise-param 'min_length': expected"),
         (["--denoise-param", "user_gate="], "--denoise-param 'user_gate=': expected"),
+        (["--denoise-param", "min_length=true"],
+         "--denoise-param min_length=true: SequenceDenoiser's min_length is not a "
+         "true/false setting"),
         (["--denoise-param", "min_length=2", "--denoise-param", "min_length=3"],
          "--denoise-param min_length: given more than once"),
         (["--denoise-param", "min_lenght=2"],
