@@ -441,17 +441,23 @@ def test_align_params_are_checked_before_loading(cycle, capsys, no_loading, entr
     assert f"iadsr-sk: error: {message}" in err
 
 
-def test_align_params_reach_the_aligner_and_the_results(cycle, tmp_path, monkeypatch):
-    from iadsr_sk.denoising import InterestAligner
-
+def _record_fits(monkeypatch, estimator) -> list:
+    """Make ``estimator.fit`` append its parameters to the returned list."""
     fitted = []
-    original_fit = InterestAligner.fit
+    original_fit = estimator.fit
 
     def recording_fit(self, X, y=None):
         fitted.append(self.get_params())
         return original_fit(self, X, y)
 
-    monkeypatch.setattr(InterestAligner, "fit", recording_fit)
+    monkeypatch.setattr(estimator, "fit", recording_fit)
+    return fitted
+
+
+def test_align_params_reach_the_aligner_and_the_results(cycle, tmp_path, monkeypatch):
+    from iadsr_sk.denoising import InterestAligner
+
+    fitted = _record_fits(monkeypatch, InterestAligner)
     out = tmp_path / "run.json"
     argv = ["run", "--sequences", str(cycle), "--model", "gru4rec", *FAST]
     argv += ["--denoiser", "collab-only", "--align-epochs", "1"]
@@ -506,14 +512,7 @@ def test_denoise_params_are_checked_before_loading(
 def test_denoise_params_reach_the_denoiser_and_the_results(cycle, tmp_path, monkeypatch):
     from iadsr_sk.denoising import SequenceDenoiser
 
-    fitted = []
-    original_fit = SequenceDenoiser.fit
-
-    def recording_fit(self, X, y=None):
-        fitted.append(self.get_params())
-        return original_fit(self, X, y)
-
-    monkeypatch.setattr(SequenceDenoiser, "fit", recording_fit)
+    fitted = _record_fits(monkeypatch, SequenceDenoiser)
     out = tmp_path / "run.json"
     argv = ["run", "--sequences", str(cycle), "--model", "gru4rec", *FAST]
     argv += ["--denoiser", "collab-only", "--align-epochs", "1", "--drop-rate", "0.5"]
