@@ -1,9 +1,8 @@
-"""Stage-2 (InterestAligner) training throughput, default and faithful settings.
+"""Stage-2 (InterestAligner) training throughput, side by side with the released loop.
 
 The released IADSR loop trains one target per user and epoch (the last item of a
-history of at most 31) at batch 32; about 180 sequences per second on a 2-core CPU is
-the reference the project measures against. This script times ``InterestAligner.fit``
-epochs on one dataset's training histories (leave-one-out split) under:
+history of at most 31) at batch 32. This script times ``InterestAligner.fit`` epochs on
+one dataset's training histories (leave-one-out split) under:
 
 - ``faithful``: windows of 31 items, one next-item target per user (the released
   loop's unit of work), prefix-free ``item`` semantic vectors (the prefix texts only
@@ -14,6 +13,17 @@ Each at the given batch sizes. The Stage-1 backbone is trained for one epoch onl
 the weights do not change the cost of an epoch. Reported: sequences (users) per
 second = training users / epoch seconds, windows per second, and next-item targets
 per second, as the median over ``--epochs`` epochs; and the process's peak RSS.
+
+With ``--backbone-alone``, each setting and batch size also times the Stage-1
+recommender's own training on the same windows (its next-item loss alone): the cost
+that Stage 2 adds its heads to.
+
+Beside them, in the same process and on the same device, the script times
+``--released-steps`` steps of a re-creation of the released training loop
+(``benchmarks/_released_loop.py``) on the same users and semantic vectors: once
+before the first measured setting and once after each. Each row's ratio divides its
+speed by the mean of the released loop's measurements just before and just after it,
+so that both sides of a ratio see the machine in the same state.
 
 Example
 -------
@@ -30,6 +40,7 @@ import statistics
 import sys
 
 import torch
+from sklearn.base import clone
 
 from iadsr_sk._base import resolve_device
 from iadsr_sk.collaborative import CollaborativeEncoder
@@ -38,6 +49,7 @@ from iadsr_sk.denoising import InterestAligner
 from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
+from _released_loop import ReleasedData, ReleasedModel, released_throughput
 from _shared import command_line, cpu_threads, write_results
 
 SETTINGS = {
@@ -53,12 +65,16 @@ def main(argv=None) -> int:
     parser.add_argument("--settings", nargs="+", default=["faithful", "default"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[32, 256])
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--reference", type=float, default=180.0,
-                        help="sequences/s of the released loop on this CPU")  # fmt: skip
+    parser.add_argument("--backbone-alone", action="store_true",
+                        help="also time the backbone's training alone")  # fmt: skip
+    parser.add_argument("--released-steps", type=int, default=100,
+                        help="timed released-loop steps per measurement")  # fmt: skip
     parser.add_argument("--embedding-cache", default=".iadsr_cache")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--out", help="also write <out>.md and <out>.json")
     args = parser.parse_args(argv)
+    if args.released_steps < 1:
+        parser.error(f"--released-steps must be >= 1, got {args.released_steps}")
     command = command_line(__file__, argv)
     lines: list[str] = []
 
@@ -78,14 +94,56 @@ def main(argv=None) -> int:
     train = split.train
     view = SemanticEmbedder(cache_dir=args.embedding_cache).fit(train).transform(train)
     n_users = int((train.lengths >= 2).sum())
+    released_data = ReleasedData(view.sequences, view.item_embeddings, device=device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(0)
+        released_model = ReleasedModel(
+            view.sequences.n_items, view.item_embeddings.shape[1]
+        ).to(device)
+
+    def released() -> float:
+        speed = released_throughput(released_data, released_model, args.released_steps)
+        logging.info("released loop: %.0f sequences/s", speed)
+        return speed
+
     rows = []
     emit(
         f"{args.dataset}, {args.backbone}: {n_users} training users with 2+ items; "
-        f"{where}; reference {args.reference:g} sequences/s (the released loop on "
-        "a 2-core CPU)\n"
+        f"{where}; semantic vectors of width {view.item_embeddings.shape[1]}; the "
+        f"released loop timed over {args.released_steps} steps of 32 users before "
+        "the first row and after each\n"
     )
-    emit("| setting | batch | sequences/s | x reference | windows/s | targets/s |")
-    emit("|---|---|---|---|---|---|")
+    emit(
+        "| setting | trained | batch | sequences/s | released loop, before / after | "
+        "x released loop | windows/s | targets/s |"
+    )
+    emit("|---|---|---|---|---|---|---|---|")
+
+    def stage2_seconds(recommender, interests, batch_size):
+        aligner = InterestAligner(
+            n_epochs=args.epochs,
+            batch_size=batch_size,
+            device=args.device,
+            random_state=0,
+        ).fit(interests)
+        seconds = statistics.median(h["seconds"] for h in aligner.history_)
+        return seconds, aligner.n_train_sequences_
+
+    def backbone_seconds(recommender, interests, batch_size):
+        # the Stage-1 recommender's own training on the same windows: its next-item
+        # loss alone, without Stage 2's heads
+        alone = clone(recommender).set_params(
+            batch_size=batch_size,
+            max_epochs=args.epochs,
+            patience=None,
+            validation=None,
+            random_state=0,
+        )
+        alone.fit(train)
+        seconds = statistics.median(h["seconds"] for h in alone.history_)
+        return seconds, alone.n_train_sequences_
+
+    before = released()
     for name in args.settings:
         setting = SETTINGS[name]
         run = DenoisingRun(
@@ -99,33 +157,38 @@ def main(argv=None) -> int:
         recommender = make_recommender(run).fit(train)
         interests = CollaborativeEncoder.from_recommender(recommender).transform(view)
         for batch_size in args.batch_sizes:
-            aligner = InterestAligner(
-                n_epochs=args.epochs,
-                batch_size=batch_size,
-                device=args.device,
-                random_state=0,
-            ).fit(interests)
-            seconds = statistics.median(h["seconds"] for h in aligner.history_)
-            n_windows = aligner.n_train_sequences_
-            n_targets = (
-                n_windows
-                if name == "faithful"
-                else int((train.lengths - 1).clip(min=0).sum())
-            )
-            row = {
-                "setting": name,
-                "batch_size": batch_size,
-                "epoch_seconds": seconds,
-                "sequences_per_second": n_users / seconds,
-                "windows_per_second": n_windows / seconds,
-                "targets_per_second": n_targets / seconds,
-            }
-            rows.append(row)
-            emit(
-                f"| {name} | {batch_size} | {row['sequences_per_second']:.0f} | "
-                f"{row['sequences_per_second'] / args.reference:.1f} | "
-                f"{row['windows_per_second']:.0f} | {row['targets_per_second']:.0f} |"
-            )
+            jobs = [("Stage 2", stage2_seconds)]
+            if args.backbone_alone:
+                jobs.append((f"{args.backbone} alone", backbone_seconds))
+            for what, job in jobs:
+                seconds, n_windows = job(recommender, interests, batch_size)
+                after = released()
+                reference = (before + after) / 2
+                n_targets = (
+                    n_windows
+                    if name == "faithful"
+                    else int((train.lengths - 1).clip(min=0).sum())
+                )
+                row = {
+                    "setting": name,
+                    "trained": what,
+                    "batch_size": batch_size,
+                    "epoch_seconds": seconds,
+                    "sequences_per_second": n_users / seconds,
+                    "windows_per_second": n_windows / seconds,
+                    "targets_per_second": n_targets / seconds,
+                    "released_before": before,
+                    "released_after": after,
+                    "x_released": n_users / seconds / reference,
+                }
+                rows.append(row)
+                emit(
+                    f"| {name} | {what} | {batch_size} | "
+                    f"{row['sequences_per_second']:.0f} | {before:.0f} / {after:.0f} | "
+                    f"{row['x_released']:.1f} | {row['windows_per_second']:.0f} | "
+                    f"{row['targets_per_second']:.0f} |"
+                )
+                before = after
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     emit(f"\npeak RSS {peak:.0f} MB")
     gpu_peak = None
