@@ -74,3 +74,20 @@ def test_params_parse_numbers_booleans_and_strings(load_benchmark):
         "mixed_precision": False,
         "device": "cpu",
     }
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--released-steps", "--released-steps must be >= 1, got 0"),
+        ("--released-width", "--released-width must be >= 1, got 0"),
+    ],
+)
+def test_throughput_counts_are_checked_before_any_data_is_read(
+    load_benchmark, capsys, option, message
+):
+    module = load_benchmark("align_throughput")
+    with pytest.raises(SystemExit) as exit_:
+        module.main(["--dataset", "no-such-dataset", option, "0"])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
