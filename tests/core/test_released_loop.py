@@ -1,6 +1,7 @@
-"""The released-loop re-creation that Stage-2 throughput is measured against does the
-released step's work: its per-user, per-position loss equals the same loss computed
-here in one pass over all positions."""
+"""The re-creation of the released training loop that Stage-2 throughput is measured
+against computes the loss it describes: its per-user, per-position loss equals the
+same loss computed here in one pass over all positions, from inputs built here from
+the histories."""
 
 import copy
 
@@ -49,7 +50,9 @@ def one_pass_loss(model, inputs, counts, targets, short, long, generator):
     return loss + per_user.sum(), mask.split(counts.tolist())
 
 
-def test_released_step_computes_the_released_loss(load_benchmark, histories):
+def test_released_step_matches_a_one_pass_computation_of_its_loss(
+    load_benchmark, histories
+):
     released = load_benchmark("_released_loop")
     seqs = Sequences.from_lists(histories)
     vectors = np.random.default_rng(1).standard_normal((seqs.n_items, WIDTH))
@@ -92,14 +95,9 @@ def test_released_step_computes_the_released_loss(load_benchmark, histories):
     assert sorted(masks) == list(range(len(data)))
     for user, mask in enumerate(expected_masks):
         assert masks[user] == [mask.tolist()]
-    # the step trained the model: every parameter that the loss reaches moved
-    moved = [
-        name
-        for (name, p), q in zip(model.named_parameters(), twin.parameters(), strict=True)
-        if not torch.equal(p, q)
-    ]
-    assert "decoder.weight" in moved and "short_proj.weight" in moved
-    assert "long_proj.weight" in moved and "fc.weight" in moved
+    # the step trained the model: every parameter moved
+    for (name, p), q in zip(model.named_parameters(), twin.parameters(), strict=True):
+        assert not torch.equal(p, q), name
 
 
 def test_released_throughput_needs_a_step(load_benchmark, histories):
@@ -109,3 +107,17 @@ def test_released_throughput_needs_a_step(load_benchmark, histories):
     model = released.ReleasedModel(seqs.n_items, WIDTH)
     with pytest.raises(ValueError, match="n_steps must be >= 1, got 0"):
         released.released_throughput(data, model, 0)
+
+
+def test_released_throughput_trains_the_model(load_benchmark, histories):
+    released = load_benchmark("_released_loop")
+    seqs = Sequences.from_lists(histories)
+    vectors = np.random.default_rng(1).standard_normal((seqs.n_items, WIDTH))
+    data = released.ReleasedData(seqs, vectors)
+    torch.manual_seed(0)
+    model = released.ReleasedModel(seqs.n_items, WIDTH)
+    before = copy.deepcopy(model.state_dict())
+    # more steps than users: the shuffled order repeats
+    speed = released.released_throughput(data, model, 3, warmup=1)
+    assert np.isfinite(speed) and speed > 0
+    assert not torch.equal(model.decoder.weight, before["decoder.weight"])
