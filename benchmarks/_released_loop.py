@@ -48,6 +48,7 @@ from torch import nn
 
 from iadsr_sk.data import Sequences
 from iadsr_sk.nn._alignment import info_nce
+from iadsr_sk.nn._layers import init_normal_
 
 #: the released loop's history window and batch size
 WINDOW = 32 - 1
@@ -90,11 +91,7 @@ class ReleasedModel(nn.Module):
         self.short_proj = nn.Linear(semantic_dim, 128, bias=False)
         self.long_proj = nn.Linear(semantic_dim, 128, bias=False)
         self.decoder = nn.Linear(128, 64)
-        for module in self.modules():
-            if isinstance(module, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(module.weight, std=0.02)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
+        init_normal_(self, std=0.02)  # as the released code: N(0, 0.02), zero biases
 
     def forward(self, embedded: torch.Tensor):
         """``embedded`` (B, T, 64) -> (tanh logits (B, n_items + 1), states (B, T, 128),
@@ -120,14 +117,14 @@ class ReleasedData:
     """
 
     def __init__(self, seqs: Sequences, item_vectors: np.ndarray, device="cpu"):
-        rows = np.flatnonzero(seqs.lengths >= 2)
-        inputs = seqs.take(rows).head(1)
+        trained = seqs.take(np.flatnonzero(seqs.lengths >= 2))
+        inputs = trained.head(1)
         codes = inputs.padded(WINDOW, side="left", pad_code=-1)  # (n, WINDOW)
         self.device = torch.device(device)
         self.inputs = torch.as_tensor(codes + 1, device=self.device)  # padding at 0
         self.counts = torch.as_tensor(np.minimum(inputs.lengths, WINDOW))
-        self.targets = torch.as_tensor(seqs.take(rows).last_codes() + 1, device=self.device)
-        self.users = torch.arange(len(rows))
+        self.targets = torch.as_tensor(trained.last_codes() + 1, device=self.device)
+        self.users = torch.arange(len(trained))
         vectors = torch.as_tensor(np.asarray(item_vectors, dtype=np.float32), device=device)
         self.long_of = {}
         self.short_of = {}

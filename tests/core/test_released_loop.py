@@ -65,7 +65,7 @@ def test_released_step_matches_a_one_pass_computation_of_its_loss(
     # the expected inputs, built from the histories directly
     vectors = torch.as_tensor(vectors, dtype=torch.float32)
     trained = [h for h in histories if len(h) >= 2]
-    codes = [[seqs.vocabulary.encode([item])[0] for item in h] for h in trained]
+    codes = [seqs.vocabulary.encode(h).tolist() for h in trained]
     counts = torch.tensor([min(len(c) - 1, 31) for c in codes])
     inputs = torch.zeros(len(codes), 31, dtype=torch.long)
     for row, c in enumerate(codes):
