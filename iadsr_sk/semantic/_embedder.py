@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import resolve_device
+from .._base import _PickledModule, resolve_device
 from .._output import FixedOutputMixin
 from .._persistence import VersionedPickleMixin
 from ..data._catalog import ItemCatalog
@@ -857,7 +857,20 @@ class SemanticEmbedder(
         # weights would bloat the pickle and tie it to a device)
         for name in ("_text_encoder", "_spec", "_runtime_key"):
             state.pop(name, None)
+        model = state.get("model")
+        if isinstance(model, tuple) and model and isinstance(model[0], torch.nn.Module):
+            # a given model's weights as bytes: torch's own tensor pickles hold memory
+            # addresses, so equal models would hash differently and
+            # Pipeline(memory=...) would never recognise the step
+            state["model"] = (_PickledModule(model[0]), *model[1:])
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        model = state.get("model")
+        if isinstance(model, tuple) and model and isinstance(model[0], _PickledModule):
+            state["model"] = (model[0].module(), *model[1:])
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,16 +1,19 @@
 """SemanticEmbedder: fit/transform contract, modes, text sources, policies and errors."""
 
+import copy
 import logging
 import pickle
 import subprocess
 import sys
 
+import joblib
 import numpy as np
 import pytest
 import torch
 from semantic_data import TITLES
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 
 from iadsr_sk.data import ItemCatalog, Sequences
@@ -230,6 +233,53 @@ def test_pickle_drops_the_model_and_reloads_it(tiny_folders, catalog_sequences):
     after = loaded.transform(catalog_sequences)
     np.testing.assert_allclose(after.short_term, before.short_term, atol=1e-6)
     np.testing.assert_allclose(loaded.embed_texts(["wig"]), est.embed_texts(["wig"]))
+
+
+@pytest.mark.parametrize("kind", ["bert", "llama", "qwen2"])
+def test_a_given_model_pickles_by_its_weights(kind, fresh_model, catalog_sequences):
+    """torch writes memory addresses into a tensor's pickle; a given model is pickled
+    by its weights and buffers, so equal embedders hash equal and a pickle round trip
+    gives the same model."""
+    model, tokenizer = fresh_model(kind)
+    est = SemanticEmbedder((model, tokenizer))
+    assert joblib.hash(clone(est)) == joblib.hash(clone(est))
+    changed = copy.deepcopy(model)
+    with torch.no_grad():
+        changed.get_input_embeddings().weight[5, 0] += 1.0
+    assert joblib.hash(SemanticEmbedder((changed, tokenizer))) != joblib.hash(est)
+
+    est.fit(catalog_sequences)
+    loaded = pickle.loads(pickle.dumps(est))
+    assert est.model[0] is model  # pickling leaves the estimator as it was
+    restored = loaded.model[0]
+    assert restored is not model and type(restored) is type(model)
+    assert restored.training is model.training
+    for (name, a), (_, b) in zip(
+        model.state_dict().items(), restored.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    buffers = zip(model.named_buffers(), restored.named_buffers(), strict=True)
+    for (name, a), (_, b) in buffers:
+        assert torch.equal(a, b), name  # non-persistent ones (rotary tables) too
+    np.testing.assert_array_equal(loaded.item_embeddings_, est.item_embeddings_)
+    np.testing.assert_allclose(
+        loaded.embed_texts(["wig"]), est.embed_texts(["wig"]), atol=1e-6
+    )
+
+
+def test_pipeline_memory_reuses_a_given_model_step(
+    fresh_model, catalog_sequences, tmp_path, forward_calls
+):
+    pipe = Pipeline(
+        [("semantic", SemanticEmbedder(fresh_model("bert"))), ("last", "passthrough")],
+        memory=str(tmp_path),
+    )
+    first = pipe.fit_transform(catalog_sequences)
+    calls = dict(forward_calls)
+    assert calls["texts"] > 0
+    again = pipe.fit_transform(catalog_sequences)  # fits a fresh clone: a cache hit
+    assert forward_calls == calls
+    np.testing.assert_array_equal(again.long_term, first.long_term)
 
 
 def test_embed_texts_contract(bert):
