@@ -40,6 +40,19 @@ logger = logging.getLogger("iadsr_sk")
 _CACHE_CHUNK = 4096
 
 
+def _gathers_to(array, table: np.ndarray, index: np.ndarray, chunk: int = 4096) -> bool:
+    """Whether ``array`` is ``table[index]`` bit for bit (dtype and shape included),
+    compared ``chunk`` rows at a time so that no second full copy is built."""
+    if not isinstance(array, np.ndarray) or array.dtype != table.dtype:
+        return False
+    if array.shape != (len(index), *table.shape[1:]):
+        return False
+    return all(
+        array[i : i + chunk].tobytes() == table[index[i : i + chunk]].tobytes()
+        for i in range(0, len(index), chunk)
+    )
+
+
 class SemanticInterests:
     """Semantic short- and long-term interests of a batch of sequences.
 
@@ -73,7 +86,10 @@ class SemanticInterests:
         mode it is ``item_embeddings[sequences.codes]``, built on first access and
         kept from then on (and read by later steps, changes included). Until then
         the pipeline's later steps read the item vectors by code, so a wide language
-        model's vectors are not copied once per interaction.
+        model's vectors are not copied once per interaction. A pickle holds it only
+        when it was assigned or no longer equals the item vectors bit for bit, so
+        reading it changes neither the pickle nor its ``joblib.hash`` (the key of
+        ``Pipeline(memory=...)``).
     long_term : ndarray of float32 of shape (n_sequences, embedding_dim)
         Per sequence: the mean of its item vectors (``"item"``), or the vector of its
         whole joined history (``"prefix"``).
@@ -113,11 +129,24 @@ class SemanticInterests:
             # built once and kept: from now on it is what later steps read, so that
             # a change the user makes to it is never ignored
             self._short_term = self.item_embeddings[self.sequences.codes]
+            self._short_term_built = True
         return self._short_term
 
     @short_term.setter
     def short_term(self, value: np.ndarray) -> None:
         self._short_term = value
+        self._short_term_built = False
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        # a short_term built from the item vectors and still equal to them is left
+        # out (and built again when read): the pickle stays small, and its joblib
+        # hash, which Pipeline(memory=...) keys on, does not change when it is read
+        if state.pop("_short_term_built", False) and _gathers_to(
+            self._short_term, self.item_embeddings, self.sequences.codes
+        ):
+            state["_short_term"] = None
+        return state
 
     def _short_term_source(self) -> tuple[np.ndarray, np.ndarray | None]:
         """``(table, index)``: the short-term vector of interaction ``i`` is

@@ -430,6 +430,40 @@ def test_item_mode_reads_short_term_from_the_item_vectors_until_asked(catalog_se
     assert old.short_term is out.short_term
 
 
+def test_reading_short_term_keeps_the_pickle_and_its_hash(catalog_sequences):
+    """A short_term built from the item vectors and left as it is pickles as before it
+    was read (so Pipeline(memory=...) still recognises the interests); a changed or
+    assigned one is kept, bit for bit."""
+    X = catalog_sequences
+    rng = np.random.default_rng(0)
+    ids = X.vocabulary.ids
+    vectors = rng.normal(size=(len(ids), 6)).astype(np.float32)
+    out = SemanticEmbedder("precomputed", embeddings=(ids, vectors)).fit_transform(X)
+    before, size = joblib.hash(out), len(pickle.dumps(out))
+    built = out.short_term
+    assert joblib.hash(out) == before and len(pickle.dumps(out)) == size
+    assert out.short_term is built  # still the array later steps read
+    lazy = pickle.loads(pickle.dumps(out))
+    assert lazy._short_term is None
+    np.testing.assert_array_equal(lazy.short_term, built)
+
+    built[1, 2] = -0.0 if built[1, 2] == 0 else -built[1, 2]  # a change in place
+    assert joblib.hash(out) != before
+    kept = pickle.loads(pickle.dumps(out)).short_term
+    assert kept.tobytes() == built.tobytes()
+    built[1, 2] = out.item_embeddings[X.codes[1], 2]  # changed back
+    assert joblib.hash(out) == before
+
+    out.short_term = out.item_embeddings[X.codes]  # assigned: the user's own array
+    assert joblib.hash(out) != before
+    assert pickle.loads(pickle.dumps(out))._short_term is not None
+    # a signed zero differs from zero bit for bit: it is kept, not rebuilt
+    zeros = np.zeros((X.n_items, 6), dtype=np.float32)
+    signed = SemanticInterests(X, None, np.zeros((len(X), 6)), zeros, "item")
+    signed.short_term[0, 0] = -0.0
+    assert np.signbit(pickle.loads(pickle.dumps(signed)).short_term[0, 0])
+
+
 def test_only_item_mode_may_leave_short_term_out(catalog_sequences):
     X = catalog_sequences
     with pytest.raises(ValueError, match="only be left out in 'item' mode, not 'prefix'"):
