@@ -205,6 +205,36 @@ def main(argv=None) -> int:
         seconds = statistics.median(h["seconds"] for h in alone.history_)
         return seconds, alone.n_train_sequences_
 
+    # next-item targets of an epoch that trains every position
+    n_positions = int((train.lengths - 1).clip(min=0).sum())
+
+    def add_row(key, label, before, seconds, n_sequences, n_windows, n_targets, extra):
+        """Time the released loop after a measurement; record and print the row with
+        its ratio to the mean of the loop's speeds before and after it. Returns the
+        loop's speed after, the next row's ``before``."""
+        after = released()
+        name, trained, batch_size = key
+        row = {
+            "setting": name,
+            "trained": trained,
+            "batch_size": batch_size,
+            **extra,
+            "sequences_per_second": n_sequences / seconds,
+            "windows_per_second": n_windows / seconds,
+            "targets_per_second": n_targets / seconds,
+            "released_before": before,
+            "released_after": after,
+            "x_released": n_sequences / seconds / ((before + after) / 2),
+        }
+        rows.append(row)
+        emit(
+            f"| {name} | {label} | {batch_size} | "
+            f"{row['sequences_per_second']:.0f} | {before:.0f} / {after:.0f} | "
+            f"{row['x_released']:.1f} | {row['windows_per_second']:.0f} | "
+            f"{row['targets_per_second']:.0f} |"
+        )
+        return after
+
     before = released()
     for name in args.settings:
         setting = SETTINGS[name]
@@ -224,73 +254,29 @@ def main(argv=None) -> int:
                 jobs.append((f"{args.backbone} alone", backbone_seconds))
             for what, job in jobs:
                 seconds, n_windows = job(recommender, interests, batch_size)
-                after = released()
-                reference = (before + after) / 2
-                n_targets = (
-                    n_windows
-                    if name == "faithful"
-                    else int((train.lengths - 1).clip(min=0).sum())
-                )
-                row = {
-                    "setting": name,
-                    "trained": what,
-                    "batch_size": batch_size,
-                    "epoch_seconds": seconds,
-                    "sequences_per_second": n_users / seconds,
-                    "windows_per_second": n_windows / seconds,
-                    "targets_per_second": n_targets / seconds,
-                    "released_before": before,
-                    "released_after": after,
-                    "x_released": n_users / seconds / reference,
-                }
-                rows.append(row)
-                emit(
-                    f"| {name} | {what} | {batch_size} | "
-                    f"{row['sequences_per_second']:.0f} | {before:.0f} / {after:.0f} | "
-                    f"{row['x_released']:.1f} | {row['windows_per_second']:.0f} | "
-                    f"{row['targets_per_second']:.0f} |"
-                )
-                before = after
+                before = add_row(
+                    (name, what, batch_size), what, before, seconds, n_users, n_windows,
+                    n_windows if name == "faithful" else n_positions,
+                    {"epoch_seconds": seconds},
+                )  # fmt: skip
             if args.whole_fit:
                 stage1 = make_recommender(replace(run, max_epochs=None))
                 fit = whole_fit(stage1, view, train, batch_size, args.device)
-                after = released()
-                reference = (before + after) / 2
                 epochs = fit["stage1_epochs"] + fit["stage2_epochs"]
                 n_windows = (
                     fit["stage1_windows"] * fit["stage1_epochs"]
                     + fit["stage2_windows"] * fit["stage2_epochs"]
                 )
-                n_targets = (
-                    n_windows
-                    if name == "faithful"
-                    else int((train.lengths - 1).clip(min=0).sum()) * epochs
-                )
-                row = {
-                    "setting": name,
-                    "trained": "whole fit",
-                    "batch_size": batch_size,
-                    **fit,
-                    "sequences_per_second": n_users * epochs / fit["seconds"],
-                    "windows_per_second": n_windows / fit["seconds"],
-                    "targets_per_second": n_targets / fit["seconds"],
-                    "released_before": before,
-                    "released_after": after,
-                    "x_released": n_users * epochs / fit["seconds"] / reference,
-                }
-                rows.append(row)
-                what = (
+                label = (
                     f"whole fit ({fit['stage1_epochs']} + {fit['stage2_epochs']} "
                     f"epochs, {fit['stage1_seconds']:.0f} + {fit['encode_seconds']:.0f}"
                     f" + {fit['stage2_seconds']:.0f} s)"
                 )
-                emit(
-                    f"| {name} | {what} | {batch_size} | "
-                    f"{row['sequences_per_second']:.0f} | {before:.0f} / {after:.0f} | "
-                    f"{row['x_released']:.1f} | {row['windows_per_second']:.0f} | "
-                    f"{row['targets_per_second']:.0f} |"
-                )
-                before = after
+                before = add_row(
+                    (name, "whole fit", batch_size), label, before, fit["seconds"],
+                    n_users * epochs, n_windows,
+                    n_windows if name == "faithful" else n_positions * epochs, fit,
+                )  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     emit(f"\npeak RSS {peak:.0f} MB")
     gpu_peak = None

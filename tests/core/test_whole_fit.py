@@ -1,8 +1,13 @@
-"""The throughput benchmark's whole fit trains both stages as the method does: Stage 1
-until its own early stopping, then Stage 2 for its default number of epochs, and
-reports the parts of its wall time."""
+"""The throughput benchmark: its whole fit trains both stages as the method does (Stage 1
+until its own early stopping, then Stage 2 for its default number of epochs) and
+reports the parts of its wall time; its rows divide each speed by the released loop's
+speeds measured just before and just after."""
+
+import itertools
+import json
 
 import numpy as np
+import pytest
 
 from iadsr_sk.collaborative import SequentialRecommender
 from iadsr_sk.data import Sequences
@@ -18,13 +23,19 @@ def semantic_view(train, rng):
     return SemanticInterests(train, None, long_term, vectors, "item")
 
 
-def test_whole_fit_runs_stage1_to_its_stopping_rule_then_stage2(load_benchmark):
-    throughput = load_benchmark("align_throughput")
+@pytest.fixture
+def histories():
+    """40 histories of 2-8 items over 12 items, and their semantic view."""
     rng = np.random.default_rng(0)
     train = Sequences.from_lists(
         [[f"i{k}" for k in rng.integers(0, 12, size=n)] for n in rng.integers(2, 9, 40)]
     )
-    view = semantic_view(train, rng)
+    return train, semantic_view(train, rng)
+
+
+def test_whole_fit_runs_stage1_to_its_stopping_rule_then_stage2(load_benchmark, histories):
+    throughput = load_benchmark("align_throughput")
+    train, view = histories
     recommender = SequentialRecommender(
         max_len=8, hidden_size=8, max_epochs=4, patience=None, batch_size=64
     )
@@ -41,13 +52,9 @@ def test_whole_fit_runs_stage1_to_its_stopping_rule_then_stage2(load_benchmark):
     assert fit["stage1_windows"] > 0 and fit["stage2_windows"] > 0
 
 
-def test_whole_fit_follows_early_stopping(load_benchmark):
+def test_whole_fit_follows_early_stopping(load_benchmark, histories):
     throughput = load_benchmark("align_throughput")
-    rng = np.random.default_rng(1)
-    train = Sequences.from_lists(
-        [[f"i{k}" for k in rng.integers(0, 12, size=n)] for n in rng.integers(3, 9, 40)]
-    )
-    view = semantic_view(train, rng)
+    train, view = histories
     recommender = SequentialRecommender(
         max_len=8, hidden_size=8, max_epochs=50, patience=1, random_state=0
     )
@@ -58,3 +65,48 @@ def test_whole_fit_follows_early_stopping(load_benchmark):
         .history_
     )
     assert fit["stage1_epochs"] == len(stopped) < 50
+
+
+def test_rows_divide_by_the_released_loop_around_them(
+    load_benchmark, tmp_path, monkeypatch
+):
+    rng = np.random.default_rng(2)
+    folder = tmp_path / "data" / "amazon-beauty"
+    folder.mkdir(parents=True)
+    asins = [f"B{k:03d}" for k in range(20)]
+    sequences = {
+        f"user{u}": [int(k) + 1 for k in rng.integers(0, 20, size=rng.integers(3, 9))]
+        for u in range(50)
+    }
+    (folder / "sequences.json").write_text(json.dumps(sequences))
+    (folder / "titles.json").write_text(json.dumps({a: f"shade {a}" for a in asins}))
+    (folder / "id_map.json").write_text(json.dumps({a: k + 1 for k, a in enumerate(asins)}))
+    monkeypatch.setenv("IADSR_DATA", str(tmp_path / "data"))
+    out = tmp_path / "throughput"
+    throughput = load_benchmark("align_throughput")
+    args = ["--dataset", "beauty", "--settings", "faithful", "--batch-sizes", "16"]
+    args += ["--epochs", "1", "--released-steps", "2", "--backbone-alone", "--whole-fit"]
+    args += ["--embedding-cache", str(tmp_path / "cache"), "--out", str(out)]
+    assert throughput.main(args) == 0
+
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert [r["trained"] for r in rows] == ["Stage 2", "sasrec alone", "whole fit"]
+    for previous, row in itertools.pairwise(rows):
+        assert row["released_before"] == previous["released_after"]
+    # training histories (the last two items held out) with a target
+    n_users = sum(len(items) - 2 >= 2 for items in sequences.values())
+    assert f"{n_users} training users" in out.with_suffix(".md").read_text()
+    for row in rows:
+        reference = (row["released_before"] + row["released_after"]) / 2
+        assert row["x_released"] == pytest.approx(row["sequences_per_second"] / reference)
+    assert rows[0]["sequences_per_second"] == pytest.approx(
+        n_users / rows[0]["epoch_seconds"]
+    )
+    whole = rows[2]
+    epochs = whole["stage1_epochs"] + whole["stage2_epochs"]
+    assert whole["stage2_epochs"] == 10 and whole["stage1_epochs"] > 1
+    assert whole["sequences_per_second"] == pytest.approx(
+        n_users * epochs / whole["seconds"]
+    )
+    table = out.with_suffix(".md").read_text()
+    assert "| faithful | whole fit (" in table and table.count("| faithful |") == 3
