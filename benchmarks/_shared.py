@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
+import pickle
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from iadsr_sk._options import estimator_params
 from iadsr_sk.data import inject_noise, leave_one_out_split, load_dataset
+from iadsr_sk.denoising import SequenceDenoiser
 from iadsr_sk.denoising._aligner import _position_scores, _semantic_parts
-from iadsr_sk.experiment import cold_item_mask
+from iadsr_sk.experiment import DenoisingRun, cold_item_mask, make_recommender
 
 
 def parse_params(parser, option: str, items, estimator, reserved=None) -> dict:
@@ -22,6 +26,21 @@ def parse_params(parser, option: str, items, estimator, reserved=None) -> dict:
         return estimator_params(option, items, estimator, reserved)
     except ValueError as error:
         parser.error(str(error))
+
+
+def script_output(name: str):
+    """``(emit, lines, log)`` for a benchmark script: ``emit(text)`` prints ``text``
+    and keeps its lines in ``lines`` (for the results file); ``log`` is the logger
+    ``name``, writing INFO lines with their time to stderr."""
+    lines: list[str] = []
+
+    def emit(text: str = "") -> None:
+        print(text, flush=True)
+        lines.extend(text.split("\n"))
+
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr)  # fmt: skip
+    return emit, lines, logging.getLogger(name)
 
 
 def command_line(script: str, argv=None) -> str:
@@ -93,3 +112,63 @@ def write_results(out, command: str, where: str, lines: list, payload: dict) -> 
     Path(f"{out}.md").write_text(
         f"Command: `{command}` ({where}).\n\n" + "\n".join(lines) + "\n"
     )
+
+
+def stage1_recommender(args, backbone: str, histories, eval_set, log):
+    """The Stage-1 recommender ``backbone`` trained on ``histories`` (seed
+    ``args.seed``, at most ``args.max_epochs`` epochs, early-stopped on ``eval_set``).
+
+    With ``args.stage1``, a path, it is loaded from there when the file exists and
+    holds a backbone trained with the same dataset, backbone, seed, noise, epoch cap
+    and ``args.fit_on`` (``"noisy"`` when absent), else trained and saved there, so
+    that several processes and scripts can share one Stage 1. A file holding another
+    backbone stops the script.
+    """
+    key = {
+        "dataset": args.dataset,
+        "backbone": backbone,
+        "seed": args.seed,
+        "noise": [args.noise_rate, args.noise_mode, args.noise_sampling],
+        "max_epochs": args.max_epochs,
+        "fit_on": getattr(args, "fit_on", "noisy"),
+    }
+    path = Path(args.stage1) if args.stage1 else None
+    if path is not None and path.exists():
+        with path.open("rb") as f:
+            saved = pickle.load(f)
+        if saved["key"] != key:
+            raise SystemExit(f"{path} holds a backbone of {saved['key']}, not {key}")
+        log.info("stage 1 loaded from %s", path)
+        return saved["recommender"]
+    log.info("stage 1 (%s)", backbone)
+    run = DenoisingRun(
+        model=backbone, seed=args.seed, max_epochs=args.max_epochs, verbose=0
+    )
+    recommender = make_recommender(run).fit(histories, eval_set=eval_set)
+    if path is not None:
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as f:
+            pickle.dump({"key": key, "recommender": recommender}, f)
+        partial.replace(path)  # whole or absent for another process
+    return recommender
+
+
+def standardized_cut(scores, removal_rate: float, **options) -> np.ndarray:
+    """The positions the standardised, item-centred cut removes (one bool each)."""
+    denoiser = SequenceDenoiser(
+        removal_rate=removal_rate, standardize=True, center_items=True, **options
+    )
+    return ~denoiser.fit(scores).keep_mask(scores)
+
+
+def removal_figures(removed, noise, cold) -> dict:
+    """Share removed; precision and recall against the injected positions ``noise``;
+    shares of the genuine cold and warm items removed."""
+    genuine = ~noise
+    return {
+        "removed": float(removed.mean()),
+        "precision": float(noise[removed].mean()) if removed.any() else 0.0,
+        "recall": float(removed[noise].mean()),
+        "cold_removed": float(removed[genuine & cold].mean()),
+        "warm_removed": float(removed[genuine & ~cold].mean()),
+    }

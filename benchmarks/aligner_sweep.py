@@ -57,11 +57,7 @@ python benchmarks/aligner_sweep.py --dataset beauty --backbone sasrec --max-epoc
 from __future__ import annotations
 
 import argparse
-import logging
-import pickle
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -70,7 +66,6 @@ from iadsr_sk._options import parse_assignments
 from iadsr_sk.collaborative import CollaborativeEncoder
 from iadsr_sk.denoising import InterestAligner, SequenceDenoiser
 from iadsr_sk.denoising._keep_rule import standardize_within_sequences
-from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
 from _shared import (
@@ -78,7 +73,11 @@ from _shared import (
     cpu_threads,
     noisy_training,
     parse_params,
+    removal_figures,
     score_terms,
+    script_output,
+    stage1_recommender,
+    standardized_cut,
     write_results,
 )
 
@@ -101,27 +100,6 @@ def parse_setting(entry: str) -> dict:
         not_a_number=lambda item: f"grid entry {entry!r}: {item!r} is not a number",
         repeated=lambda name: f"grid entry {entry!r}: {name} is set more than once",
     )
-
-
-def _cut(scores, removal_rate: float, **options) -> np.ndarray:
-    """The positions the standardised, item-centred cut removes (one bool each)."""
-    denoiser = SequenceDenoiser(
-        removal_rate=removal_rate, standardize=True, center_items=True, **options
-    )
-    return ~denoiser.fit(scores).keep_mask(scores)
-
-
-def _removal_figures(removed, noise, cold) -> dict:
-    """Share removed; precision and recall against the injected positions ``noise``;
-    shares of the genuine cold and warm items removed."""
-    genuine = ~noise
-    return {
-        "removed": float(removed.mean()),
-        "precision": float(noise[removed].mean()) if removed.any() else 0.0,
-        "recall": float(removed[noise].mean()),
-        "cold_removed": float(removed[genuine & cold].mean()),
-        "warm_removed": float(removed[genuine & ~cold].mean()),
-    }
 
 
 def main(argv=None) -> int:
@@ -207,15 +185,7 @@ def main(argv=None) -> int:
         reserved=RESERVED_SEMANTIC_PARAMS,
     )
     command = command_line(__file__, argv)
-    lines: list[str] = []
-
-    def emit(text: str = "") -> None:
-        print(text, flush=True)
-        lines.extend(text.split("\n"))
-
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)  # fmt: skip
-    log = logging.getLogger("aligner_sweep")
+    emit, lines, log = script_output("aligner_sweep")
 
     split, train, noise, cold = noisy_training(args)
     # the share of each user's (noisy) training history that was injected
@@ -232,35 +202,9 @@ def main(argv=None) -> int:
     view = embedder.fit(train).transform(train)  # the histories scored
     fit_on = split.train if args.fit_on == "clean" else train
     fit_view = view if fit_on is train else embedder.fit(fit_on).transform(fit_on)
-    key = {
-        "dataset": args.dataset,
-        "backbone": args.backbone,
-        "seed": args.seed,
-        "noise": [args.noise_rate, args.noise_mode, args.noise_sampling],
-        "max_epochs": args.max_epochs,
-        "fit_on": args.fit_on,
-    }
-    stage1 = Path(args.stage1) if args.stage1 else None
-    if stage1 is not None and stage1.exists():
-        with stage1.open("rb") as f:
-            saved = pickle.load(f)
-        if saved["key"] != key:
-            raise SystemExit(f"{stage1} holds a backbone of {saved['key']}, not {key}")
-        recommender = saved["recommender"]
-        log.info("stage 1 loaded from %s", stage1)
-    else:
-        log.info("stage 1 (%s)", args.backbone)
-        run = DenoisingRun(
-            model=args.backbone, seed=args.seed, max_epochs=args.max_epochs, verbose=0
-        )
-        recommender = make_recommender(run).fit(
-            fit_on, eval_set=(split.valid_input, split.valid_target)
-        )
-        if stage1 is not None:
-            partial = stage1.with_name(stage1.name + ".partial")
-            with partial.open("wb") as f:
-                pickle.dump({"key": key, "recommender": recommender}, f)
-            partial.replace(stage1)  # whole or absent for another process
+    recommender = stage1_recommender(
+        args, args.backbone, fit_on, (split.valid_input, split.valid_target), log
+    )
     encoder = CollaborativeEncoder.from_recommender(recommender)
     interests = encoder.transform(view)  # scored
     fit_interests = interests if fit_on is train else encoder.transform(fit_view)
@@ -315,11 +259,14 @@ def main(argv=None) -> int:
             # the ranking the cut uses (as the experiment's ``roc_auc_cut``)
             "roc_auc_cut": float(roc_auc_score(noise, -denoiser._values(scores))),
             "roc_auc_terms": terms,
-            **_removal_figures(dropped, noise, cold),
+            **removal_figures(dropped, noise, cold),
             "stage2_seconds": seconds,
         }
         row["by_removal_rate"] = [
-            {"removal_rate": rate, **_removal_figures(_cut(scores, rate), noise, cold)}
+            {
+                "removal_rate": rate,
+                **removal_figures(standardized_cut(scores, rate), noise, cold),
+            }
             for rate in args.also_removal_rates
         ]
         similarity = np.asarray(scores.user_similarity, dtype=np.float64)
@@ -329,15 +276,15 @@ def main(argv=None) -> int:
             )
             row["user_gates"] = []
             for gate in args.user_gates:
-                removed = _cut(scores, args.removal_rate, user_gate=gate)
+                removed = standardized_cut(scores, args.removal_rate, user_gate=gate)
                 # the ungated cut that removes as much, for comparison
-                same_size = _cut(scores, float(removed.mean()))
+                same_size = standardized_cut(scores, float(removed.mean()))
                 row["user_gates"].append(
                     {
                         "user_gate": gate,
                         "users_denoised": float((similarity >= gate).mean()),
-                        **_removal_figures(removed, noise, cold),
-                        "ungated_same_size": _removal_figures(same_size, noise, cold),
+                        **removal_figures(removed, noise, cold),
+                        "ungated_same_size": removal_figures(same_size, noise, cold),
                     }
                 )
         rows.append(row)
