@@ -44,10 +44,8 @@ python benchmarks/align_throughput.py --dataset beauty --device cuda  # on a GPU
 from __future__ import annotations
 
 import argparse
-import logging
 import resource
 import statistics
-import sys
 import time
 from dataclasses import replace
 
@@ -63,7 +61,7 @@ from iadsr_sk.experiment import DenoisingRun, make_recommender
 from iadsr_sk.semantic import SemanticEmbedder
 
 from _released_loop import ReleasedData, ReleasedModel, released_throughput
-from _shared import command_line, cpu_threads, write_results
+from _shared import command_line, cpu_threads, script_output, write_results
 
 SETTINGS = {
     "faithful": {"max_len": 31, "recommender_params": {"train_positions": "last"}},
@@ -126,14 +124,7 @@ def main(argv=None) -> int:
     if args.released_width is not None and args.released_width < 1:
         parser.error(f"--released-width must be >= 1, got {args.released_width}")
     command = command_line(__file__, argv)
-    lines: list[str] = []
-
-    def emit(text: str = "") -> None:
-        print(text)
-        lines.extend(text.split("\n"))
-
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)  # fmt: skip
+    emit, lines, log = script_output("align_throughput")
 
     device = resolve_device(args.device)
     if device.type == "cuda":
@@ -159,7 +150,7 @@ def main(argv=None) -> int:
 
     def released() -> float:
         speed = released_throughput(released_data, released_model, args.released_steps)
-        logging.info("released loop: %.0f sequences/s", speed)
+        log.info("released loop: %.0f sequences/s", speed)
         return speed
 
     rows = []

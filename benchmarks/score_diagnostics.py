@@ -28,8 +28,6 @@ python benchmarks/score_diagnostics.py --dataset ml-100k --backbone gru4rec
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 import time
 
 import numpy as np
@@ -47,6 +45,7 @@ from _shared import (
     noisy_training,
     parse_params,
     score_terms,
+    script_output,
     write_results,
 )
 
@@ -84,15 +83,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="also write <out>.md and <out>.json")
     args = parser.parse_args(argv)
     command = command_line(__file__, argv)
-    lines: list[str] = []
-
-    def emit(text: str = "") -> None:
-        print(text)
-        lines.extend(text.split("\n"))
-
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)  # fmt: skip
-    log = logging.getLogger("score_diagnostics")
+    emit, lines, log = script_output("score_diagnostics")
     started = time.perf_counter()
 
     align_params = parse_params(
