@@ -112,6 +112,7 @@ RESULT_ORDER = [
     "semantic_throughput",
     "denoising_ml-100k",
     "denoising_beauty",
+    "cross_backbone",
     "noise_floor",
     "score_diagnostics",
     "aligner_sweep",
