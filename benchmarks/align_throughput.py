@@ -76,7 +76,8 @@ def whole_fit(recommender, view, train, batch_size: int, device="cpu") -> dict:
     ``batch_size`` for its default number of epochs.
 
     Returns the wall seconds of the whole and of each part, the epochs each stage
-    ran, and the windows each stage trains per epoch.
+    ran, the windows each stage trains per epoch, and Stage 1's next-item targets
+    per epoch.
     """
     stage1 = clone(recommender).set_params(batch_size=batch_size, random_state=0)
     start = time.perf_counter()
@@ -96,6 +97,8 @@ def whole_fit(recommender, view, train, batch_size: int, device="cpu") -> dict:
         "stage2_epochs": len(aligner.history_),
         "stage1_windows": stage1.n_train_sequences_,
         "stage2_windows": aligner.n_train_sequences_,
+        # next-item targets of a Stage-1 epoch (its validation items held out)
+        "stage1_targets": stage1.n_train_positions_,
     }
 
 
@@ -263,10 +266,16 @@ def main(argv=None) -> int:
                     f"epochs, {fit['stage1_seconds']:.0f} + {fit['encode_seconds']:.0f}"
                     f" + {fit['stage2_seconds']:.0f} s)"
                 )
+                stage2_targets = (
+                    fit["stage2_windows"] if name == "faithful" else n_positions
+                )
+                n_targets = (
+                    fit["stage1_targets"] * fit["stage1_epochs"]
+                    + stage2_targets * fit["stage2_epochs"]
+                )
                 before = add_row(
                     (name, "whole fit", batch_size), label, before, fit["seconds"],
-                    n_users * epochs, n_windows,
-                    n_windows if name == "faithful" else n_positions * epochs, fit,
+                    n_users * epochs, n_windows, n_targets, fit,
                 )  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     emit(f"\npeak RSS {peak:.0f} MB")

@@ -510,19 +510,21 @@ class _Slot:
 class _PickledModule:
     """A torch module in a pickle-stable form: its structure, and its tensors as bytes.
 
-    The module is copied with every parameter and buffer replaced by a :class:`_Slot`
-    (a tensor shared by several submodules, as tied weights are, becomes one slot), and
-    the tensors are kept as :class:`_TensorArray`. :meth:`module` rebuilds it on the CPU,
-    with the same sharing, ``requires_grad`` flags and train/eval modes.
+    The module is copied with every parameter, buffer and plain tensor attribute
+    replaced by a :class:`_Slot` (a tensor held in several places, as tied weights or
+    a copy of a buffer kept beside it are, becomes one slot), and the tensors are kept
+    as :class:`_TensorArray`. :meth:`module` rebuilds it on the CPU, with the same
+    sharing, ``requires_grad`` flags and train/eval modes.
     """
 
     def __init__(self, module: torch.nn.Module):
         tensors: dict[int, torch.Tensor] = {}
         memo: dict[int, object] = {}
         for sub in module.modules():
-            for table in (sub._parameters, sub._buffers):
+            # parameters and buffers, then tensors kept as plain attributes
+            for table in (sub._parameters, sub._buffers, vars(sub)):
                 for value in table.values():
-                    if value is not None and id(value) not in memo:
+                    if isinstance(value, torch.Tensor) and id(value) not in memo:
                         memo[id(value)] = _Slot(len(tensors))
                         tensors[id(value)] = value
         # deepcopy takes the slots from the memo in place of the tensors
@@ -540,12 +542,14 @@ class _PickledModule:
                 requires_grad = self.arrays[slot.index].requires_grad
                 if self.parameter[slot.index]:
                     value = torch.nn.Parameter(value, requires_grad=requires_grad)
+                elif requires_grad:
+                    value.requires_grad_(True)
                 rebuilt[slot.index] = value
             return rebuilt[slot.index]
 
         for sub in module.modules():
-            for table in (sub._parameters, sub._buffers):
-                for key, value in table.items():
+            for table in (sub._parameters, sub._buffers, vars(sub)):
+                for key, value in list(table.items()):
                     if isinstance(value, _Slot):
                         table[key] = tensor(value)
         return module

@@ -4,7 +4,9 @@ Stage-1 backbone's cut leaves."""
 
 import functools
 import json
+import logging
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -85,3 +87,34 @@ def test_each_backbone_learns_from_the_noisy_and_the_cut_histories(
     for row in payload["rows"]:
         assert set(row["noisy"]) == set(row["cut"]) == {"test", "valid"}
     assert "| gru4rec |" in out.with_suffix(".md").read_text()
+
+
+def test_the_sweep_and_this_script_share_one_stage1_pickle(
+    load_benchmark, tmp_path, monkeypatch
+):
+    """A Stage 1 saved by aligner_sweep (``--fit-on noisy``) is what cross_backbone
+    loads: the same key, read without training; another seed's is refused."""
+    shared = load_benchmark("_shared")
+    path = tmp_path / "stage1.pkl"
+    settings = dict(
+        dataset="beauty", seed=0, noise_rate=0.2, noise_mode="insert",
+        noise_sampling="uniform", max_epochs=10, stage1=str(path),
+    )  # fmt: skip
+    histories = Sequences.from_lists([[1, 2, 3], [2, 3, 4], [3, 4, 1]])
+    made = []
+
+    def tiny(run):
+        made.append(run.model)
+        return SequentialRecommender(hidden_size=8, max_len=4, max_epochs=1)
+
+    monkeypatch.setattr(shared, "make_recommender", tiny)
+    log = logging.getLogger("test")
+    sweep_args = SimpleNamespace(**settings, fit_on="noisy")
+    saved = shared.stage1_recommender(sweep_args, "sasrec", histories, None, log)
+    cross_args = SimpleNamespace(**settings)  # cross_backbone has no --fit-on
+    loaded = shared.stage1_recommender(cross_args, "sasrec", histories, None, log)
+    assert made == ["sasrec"]  # trained once, then read back
+    assert loaded.history_ == saved.history_
+    other = SimpleNamespace(**{**settings, "seed": 1})
+    with pytest.raises(SystemExit, match="holds a backbone of"):
+        shared.stage1_recommender(other, "sasrec", histories, None, log)

@@ -1,6 +1,7 @@
 """A fitted pipeline saved and loaded with joblib / pickle; the package version travels
 with it, and a model fitted on a GPU loads on a CPU-only host."""
 
+import copy
 import io
 import pickle
 import sys
@@ -158,6 +159,10 @@ class _Tied(torch.nn.Module):
         self.frozen = torch.nn.Parameter(torch.randn(2), requires_grad=False)
         self.register_buffer("low", torch.randn(4).to(torch.bfloat16))
         self.register_buffer("mask", torch.tensor([True, False]), persistent=False)
+        # plain tensor attributes: one holding a buffer (as rotary embeddings keep
+        # their original frequencies), one of its own
+        self.original_low = self.low
+        self.plain = torch.arange(3.0)
 
 
 def test_pickled_modules_keep_sharing_dtypes_flags_and_modes():
@@ -175,6 +180,9 @@ def test_pickled_modules_keep_sharing_dtypes_flags_and_modes():
     assert loaded.mask.tolist() == [True, False] and "mask" not in loaded.state_dict()
     for name, tensor in module.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor), name
+    assert loaded.original_low is loaded.low
+    assert isinstance(loaded.plain, torch.Tensor) and loaded.plain.tolist() == [0, 1, 2]
+    assert pickle.dumps(_PickledModule(copy.deepcopy(module))) == saved
 
 
 def test_a_pickle_from_before_a_parameter_existed_loads_with_its_default(

@@ -104,9 +104,15 @@ def test_rows_divide_by_the_released_loop_around_them(
     )
     whole = rows[2]
     epochs = whole["stage1_epochs"] + whole["stage2_epochs"]
-    assert whole["stage2_epochs"] == 10 and whole["stage1_epochs"] > 1
+    # Stage 1 stops on its own rule: at most 100 epochs, at least patience (10) + 1
+    assert whole["stage2_epochs"] == 10 and 11 <= whole["stage1_epochs"] <= 100
     assert whole["sequences_per_second"] == pytest.approx(
         n_users * epochs / whole["seconds"]
     )
+    # one target per window in this setting; Stage 1 holds its validation items out
+    targets = whole["stage1_targets"] * whole["stage1_epochs"]
+    targets += whole["stage2_windows"] * whole["stage2_epochs"]
+    assert whole["targets_per_second"] * whole["seconds"] == pytest.approx(targets)
+    assert 0 < whole["stage1_targets"] <= whole["stage1_windows"]
     table = out.with_suffix(".md").read_text()
     assert "| faithful | whole fit (" in table and table.count("| faithful |") == 3
