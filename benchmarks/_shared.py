@@ -114,6 +114,20 @@ def write_results(out, command: str, where: str, lines: list, payload: dict) -> 
     )
 
 
+def add_stage1_options(parser, max_epochs_help: str) -> None:
+    """The options that :func:`noisy_training` and :func:`stage1_recommender` read
+    (besides ``--dataset``): ``--seed``, the noise, ``--max-epochs`` and
+    ``--stage1``, with the defaults the scripts sharing a Stage-1 pickle agree on."""
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--noise-rate", type=float, default=0.2)
+    parser.add_argument("--noise-mode", default="insert", choices=["replace", "insert"])
+    parser.add_argument(
+        "--noise-sampling", default="uniform", choices=["uniform", "popularity"]
+    )
+    parser.add_argument("--max-epochs", type=int, default=10, help=max_epochs_help)
+    parser.add_argument("--stage1", help="pickle of the Stage-1 backbone (load or save)")
+
+
 def stage1_recommender(args, backbone: str, histories, eval_set, log):
     """The Stage-1 recommender ``backbone`` trained on ``histories`` (seed
     ``args.seed``, at most ``args.max_epochs`` epochs, early-stopped on ``eval_set``).

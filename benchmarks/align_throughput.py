@@ -202,6 +202,11 @@ def main(argv=None) -> int:
     # next-item targets of an epoch that trains every position
     n_positions = int((train.lengths - 1).clip(min=0).sum())
 
+    def stage2_targets(name: str, n_windows: int) -> int:
+        """Next-item targets of a Stage-2 epoch: one per window in the faithful
+        setting, every position in the default one."""
+        return n_windows if name == "faithful" else n_positions
+
     def add_row(key, label, before, seconds, n_sequences, n_windows, n_targets, extra):
         """Time the released loop after a measurement; record and print the row with
         its ratio to the mean of the loop's speeds before and after it. Returns the
@@ -250,8 +255,7 @@ def main(argv=None) -> int:
                 seconds, n_windows = job(recommender, interests, batch_size)
                 before = add_row(
                     (name, what, batch_size), what, before, seconds, n_users, n_windows,
-                    n_windows if name == "faithful" else n_positions,
-                    {"epoch_seconds": seconds},
+                    stage2_targets(name, n_windows), {"epoch_seconds": seconds},
                 )  # fmt: skip
             if args.whole_fit:
                 stage1 = make_recommender(replace(run, max_epochs=None))
@@ -266,12 +270,9 @@ def main(argv=None) -> int:
                     f"epochs, {fit['stage1_seconds']:.0f} + {fit['encode_seconds']:.0f}"
                     f" + {fit['stage2_seconds']:.0f} s)"
                 )
-                stage2_targets = (
-                    fit["stage2_windows"] if name == "faithful" else n_positions
-                )
                 n_targets = (
                     fit["stage1_targets"] * fit["stage1_epochs"]
-                    + stage2_targets * fit["stage2_epochs"]
+                    + stage2_targets(name, fit["stage2_windows"]) * fit["stage2_epochs"]
                 )
                 before = add_row(
                     (name, "whole fit", batch_size), label, before, fit["seconds"],

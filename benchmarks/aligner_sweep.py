@@ -69,6 +69,7 @@ from iadsr_sk.denoising._keep_rule import standardize_within_sequences
 from iadsr_sk.semantic import SemanticEmbedder
 
 from _shared import (
+    add_stage1_options,
     command_line,
     cpu_threads,
     noisy_training,
@@ -106,13 +107,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="beauty")
     parser.add_argument("--backbone", default="sasrec")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--noise-rate", type=float, default=0.2)
-    parser.add_argument("--noise-mode", default="insert", choices=["replace", "insert"])
-    parser.add_argument(
-        "--noise-sampling", default="uniform", choices=["uniform", "popularity"]
-    )
-    parser.add_argument("--max-epochs", type=int, default=10, help="Stage-1 epoch cap")
+    add_stage1_options(parser, max_epochs_help="Stage-1 epoch cap")
     parser.add_argument("--align-epochs", type=int, default=10)
     parser.add_argument("--removal-rate", type=float, default=0.2)
     parser.add_argument(
@@ -152,7 +147,6 @@ def main(argv=None) -> int:
         help="the training histories both stages are fitted on (scored: the noisy ones)",
     )
     parser.add_argument("--embedding-cache", default=".iadsr_cache")
-    parser.add_argument("--stage1", help="pickle of the Stage-1 backbone (load or save)")
     parser.add_argument("--out", help="also write <out>.md and <out>.json")
     args = parser.parse_args(argv)
     try:

@@ -36,6 +36,7 @@ from iadsr_sk.nn import BACKBONES
 from iadsr_sk.semantic import SemanticEmbedder
 
 from _shared import (
+    add_stage1_options,
     command_line,
     cpu_threads,
     noisy_training,
@@ -54,17 +55,10 @@ def main(argv=None) -> int:
     parser.add_argument("--dataset", default="beauty")
     parser.add_argument("--stage1-backbone", default="sasrec")
     parser.add_argument("--backbones", nargs="+", default=["sasrec", "gru4rec", "caser"])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--noise-rate", type=float, default=0.2)
-    parser.add_argument("--noise-mode", default="insert", choices=["replace", "insert"])
-    parser.add_argument(
-        "--noise-sampling", default="uniform", choices=["uniform", "popularity"]
-    )
-    parser.add_argument("--max-epochs", type=int, default=10, help="epoch cap, all models")
+    add_stage1_options(parser, max_epochs_help="epoch cap, all models")
     parser.add_argument("--align-epochs", type=int, default=10)
     parser.add_argument("--removal-rate", type=float, default=0.2)
     parser.add_argument("--embedding-cache", default=".iadsr_cache")
-    parser.add_argument("--stage1", help="pickle of the Stage-1 backbone (load or save)")
     parser.add_argument("--out", help="also write <out>.md and <out>.json")
     args = parser.parse_args(argv)
     known = sorted(BACKBONES)
